@@ -1,0 +1,47 @@
+"""FastAPI dependencies for authentication and roles.
+
+Handlers declare who may call them with the aliases below (``key: OpsKey``); a missing or wrong key
+answers 401, a valid key with the wrong role 403.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hub.auth.models import Role
+from hub.auth.service import Principal, authenticate
+from hub.errors import Forbidden
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made with `hub keys create`")
+
+
+async def current_key(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    principal = await authenticate(credentials.credentials if credentials else None)
+    request.state.key_prefix = principal.prefix
+    return principal
+
+
+CurrentKey = Annotated[Principal, Depends(current_key)]
+
+
+def require(*roles: Role):
+    allowed = frozenset(roles)
+
+    async def check(principal: CurrentKey) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"Role {principal.role.value} may not do this")
+        return principal
+
+    return Depends(check)
+
+
+HUMANS = (Role.STAFF, Role.STORE_MANAGER, Role.OPS, Role.ADMIN)
+OpsKey = Annotated[Principal, require(Role.OPS, Role.ADMIN)]
+ManagerKey = Annotated[Principal, require(Role.STORE_MANAGER, Role.OPS, Role.ADMIN)]
+HumanKey = Annotated[Principal, require(*HUMANS)]
+AnyKey = CurrentKey

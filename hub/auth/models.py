@@ -1,0 +1,35 @@
+"""API keys: only a hash of the secret is stored; the prefix is shown so people can recognise a key."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    STORE_MANAGER = "store_manager"
+    OPS = "ops"
+    ADMIN = "admin"
+    STRATEGY_ENGINE = "strategy_engine"
+    CARRIER_APP = "carrier_app"
+    POS = "pos"
+
+
+STORE_SCOPED_ROLES = frozenset({Role.STAFF, Role.STORE_MANAGER})
+
+
+class ApiKey(Model):
+    id = fields.BigIntField(primary_key=True)
+    prefix = fields.CharField(max_length=16, unique=True)
+    secret_hash = fields.CharField(max_length=64)
+    role = fields.CharEnumField(Role, max_length=20)
+    name = fields.CharField(max_length=100, default="")
+    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
+    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"

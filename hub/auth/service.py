@@ -1,0 +1,102 @@
+"""Creating, checking and revoking API keys.
+
+A key reads ``hub_<prefix>_<secret>``. Only SHA-256 of the whole key is stored: keys are long random
+strings, so a slow password hash would buy nothing and cost every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from hub.auth.models import STORE_SCOPED_ROLES, ApiKey, Role
+from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from hub.staff.models import Staff
+from hub.stores.models import Store
+
+_ALPHABET = string.ascii_letters + string.digits
+_LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's role and, for store roles, the store it is limited to."""
+
+    key_id: int
+    prefix: str
+    role: Role
+    store_id: int | None
+    staff_id: int | None
+
+    def sees_store(self, store_id: int | None) -> bool:
+        return self.role not in STORE_SCOPED_ROLES or (store_id is not None and store_id == self.store_id)
+
+    def require_store(self, store_id: int | None) -> None:
+        if not self.sees_store(store_id):
+            raise Forbidden("This key is limited to another store")
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_key(
+    *, role: Role, name: str = "", store_code: str | None = None, staff_no: str | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; the clear key is returned once and never stored."""
+    store = staff = None
+    if staff_no is not None:
+        staff = await Staff.get_or_none(staff_no=staff_no).select_related("store")
+        if staff is None:
+            raise NotFound(f"No staff member {staff_no}")
+        store = staff.store
+    if store_code is not None:
+        store = await Store.get_or_none(code=store_code)
+        if store is None:
+            raise NotFound(f"No store {store_code}")
+        if staff is not None and staff.store_id != store.id:
+            raise InvalidInput.field("store", f"staff {staff_no} works at another store")
+    if role in STORE_SCOPED_ROLES and store is None:
+        raise InvalidInput.field("store", f"a {role.value} key needs --store or --staff")
+    prefix = _random(8)
+    clear = f"hub_{prefix}_{_random(32)}"
+    key = await ApiKey.create(
+        prefix=prefix, secret_hash=hash_key(clear), role=role, name=name, store=store, staff=staff
+    )
+    return key, clear
+
+
+async def revoke_key(*, prefix: str) -> ApiKey:
+    key = await ApiKey.get_or_none(prefix=prefix.removeprefix("hub_").split("_")[0])
+    if key is None:
+        raise NotFound(f"No key with prefix {prefix}")
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(timezone.utc)
+        await ApiKey.filter(id=key.id, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
+    return key
+
+
+async def authenticate(token: str | None) -> Principal:
+    """The principal for a bearer token, or Unauthenticated; the comparison is constant-time."""
+    if not token or not token.startswith("hub_") or len(token) > 100:
+        raise Unauthenticated("Send Authorization: Bearer <key>")
+    parts = token.split("_")
+    if len(parts) != 3:
+        raise Unauthenticated("Malformed API key")
+    key = await ApiKey.get_or_none(prefix=parts[1])
+    if key is None or not hmac.compare_digest(key.secret_hash, hash_key(token)):
+        raise Unauthenticated("Unknown API key")
+    if key.revoked_at is not None:
+        raise Unauthenticated("This API key was revoked")
+    now = datetime.now(timezone.utc)
+    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
+        await ApiKey.filter(id=key.id).update(last_used_at=now)
+    return Principal(key.id, key.prefix, Role(key.role), key.store_id, key.staff_id)

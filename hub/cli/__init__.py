@@ -1,0 +1,62 @@
+"""The ``hub`` command. Each domain adds its commands in its own ``cli.py``; this file gathers them."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hub.cli.common import console, fail
+from hub.settings import SettingsError
+
+app = typer.Typer(
+    help="Telecom marketing integration hub: WeCom, the carrier app and cloud-retail storefronts in one funnel.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    from hub.cli import ops
+    from hub.auth import cli as auth_cli
+    from hub.outbox import cli as outbox_cli
+
+    ops.register(app)
+    app.add_typer(auth_cli.app, name="keys", help="Create, list and revoke API keys.")
+    app.add_typer(outbox_cli.app, name="outbox", help="Inspect and replay the outbox.")
+    for module_name, name, help_text in EXTRA_COMMANDS:
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not module_name.startswith(str(exc.name)):
+                raise
+            continue
+        app.add_typer(module.app, name=name, help=help_text)
+
+
+# Domain command groups: (module, command name, help).
+EXTRA_COMMANDS = [
+    ("hub.imports.cli", "import", "Import regions, stores, staff or products from CSV (all or nothing)."),
+    ("hub.regions.cli", "regions", "List regions."),
+    ("hub.stores.cli", "stores", "List stores."),
+    ("hub.staff.cli", "staff", "List staff."),
+    ("hub.products.cli", "products", "List products."),
+    ("hub.customers.cli", "customers", "Look up customers."),
+    ("hub.campaigns.cli", "campaigns", "List campaigns and move them through approval."),
+]
+
+
+def main() -> None:
+    try:
+        _register()
+        app()
+    except SettingsError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+__all__ = ["app", "main", "console"]

@@ -1,0 +1,101 @@
+"""Operating the hub: migrations, serving, the worker, demo data."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from hub.cli.common import console, fail, progress
+
+
+def register(app: typer.Typer) -> None:
+    app.command("migrate")(migrate)
+    app.command("makemigrations")(makemigrations)
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.command("demo-data")(demo_data)
+
+
+def migrate() -> None:
+    """Apply the committed migrations to the configured database (SQLite or PostgreSQL)."""
+    from hub.migrate import apply_migrations
+    from hub.settings import get_settings
+
+    settings = get_settings()
+    applied: list[str] = []
+
+    def report(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+            console.print(f"  applied {app_label}.{name}")
+
+    asyncio.run(apply_migrations(settings, progress=report))
+    console.print(f"Database is up to date ({len(applied)} migration(s) applied).")
+
+
+def makemigrations(name: Annotated[str | None, typer.Option(help="Name for the new migration")] = None) -> None:
+    """Write a migration for model changes (developers only; review and commit it)."""
+    from hub.migrate import make_migrations
+    from hub.settings import load_settings
+
+    paths = asyncio.run(make_migrations(load_settings(database_url="sqlite://:memory:"), name))
+    for path in paths:
+        console.print(f"Created {path}")
+    if not paths:
+        console.print("No changes detected.")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="API processes (use PostgreSQL when more than one)")] = 1,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from hub.settings import get_settings
+
+    settings = get_settings()
+    if workers > 1 and settings.is_sqlite:
+        fail("--workers above 1 needs PostgreSQL (HUB_DATABASE_URL=postgres://...)")
+    uvicorn.run(
+        "hub.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None, proxy_headers=True, server_header=False,
+    )
+
+
+def worker(
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port")] = None,
+    burst: Annotated[bool, typer.Option(help="Stop when the queue is empty")] = False,
+) -> None:
+    """Run an arq worker on HUB_REDIS_URL (start as many as the load needs)."""
+    from arq.worker import create_worker
+
+    from hub.jobs.arq_queue import worker_settings
+    from hub.logging import configure_logging
+    from hub.settings import get_settings
+
+    settings = get_settings()
+    if not settings.redis_url:
+        fail("hub worker needs HUB_REDIS_URL; without it jobs run inside `hub serve`")
+    configure_logging(settings)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
+    options = worker_settings(settings)
+    options["burst"] = burst
+    create_worker(options).run()
+
+
+def demo_data() -> None:
+    """Load the demo province (the same every time): regions, stores, staff, products, customers, campaigns."""
+    from hub.cli.common import run
+    from hub.demo.data import load_demo_data
+
+    with progress() as bar:
+        summary = run(lambda: load_demo_data(progress=bar))
+    for what, count in summary.items():
+        console.print(f"  {what}: {count}")

@@ -1,0 +1,69 @@
+"""Customers, the identities that point at them, and their consent per channel.
+
+Phone numbers are never stored in clear: an identity holds a keyed hash and the customer a masked copy.
+"""
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from hub.modelbase import TimestampedModel
+
+
+class IdentityKind(StrEnum):
+    PHONE_HASH = "phone_hash"
+    APP_USER = "app_user"
+    WECOM_EXTERNAL = "wecom_external"
+    UNIONID = "unionid"
+    H5_ANON = "h5_anon"
+
+
+class Channel(StrEnum):
+    APP = "app"
+    SMS = "sms"
+    WECOM = "wecom"
+    CALL = "call"
+
+
+class Customer(TimestampedModel):
+    id = fields.BigIntField(primary_key=True)
+    display_name = fields.CharField(max_length=64, default="")
+    phone_masked = fields.CharField(max_length=16, default="")
+    region = fields.ForeignKeyField("hub.Region", null=True, related_name=False, on_delete=fields.SET_NULL)
+    home_store = fields.ForeignKeyField(
+        "hub.Store", null=True, related_name=False, on_delete=fields.SET_NULL
+    )
+    do_not_disturb = fields.BooleanField(default=False)  # on the carrier's global 免打扰 list
+    merged_into = fields.ForeignKeyField(
+        "hub.Customer", null=True, related_name=False, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "customer"
+
+
+class Identity(TimestampedModel):
+    id = fields.BigIntField(primary_key=True)
+    customer = fields.ForeignKeyField("hub.Customer", related_name="identities", on_delete=fields.CASCADE)
+    kind = fields.CharEnumField(IdentityKind, max_length=16)
+    value = fields.CharField(max_length=128)
+    verified = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "customer_identity"
+        unique_together = (("kind", "value"),)
+
+
+class ChannelConsent(TimestampedModel):
+    """Whether a customer may be contacted on a channel, and whether they asked for quiet there."""
+
+    id = fields.BigIntField(primary_key=True)
+    customer = fields.ForeignKeyField("hub.Customer", related_name="channels", on_delete=fields.CASCADE)
+    channel = fields.CharEnumField(Channel, max_length=16)
+    consent = fields.BooleanField(default=True)
+    do_not_disturb = fields.BooleanField(default=False)
+    source = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "customer_channel"
+        unique_together = (("customer", "channel"),)

@@ -1,0 +1,130 @@
+"""Tortoise ORM set-up, and the one transaction helper every write goes through.
+
+``transaction()`` is the unit of work: the API handler or job that opens it owns the commit, services
+only run inside it. Work that must happen only once the change is durable (enqueueing outbox
+deliveries) is registered with ``after_commit`` and runs after the outermost block commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from hub.settings import Settings
+
+log = logging.getLogger("hub.database")
+
+# Every module holding models of the "hub" app; later packages add their own app with its own migrations.
+HUB_MODEL_MODULES = [
+    "hub.auth.models",
+    "hub.idempotency.models",
+    "hub.outbox.models",
+    "hub.regions.models",
+    "hub.stores.models",
+    "hub.staff.models",
+    "hub.products.models",
+    "hub.customers.models",
+    "hub.campaigns.models",
+]
+
+
+def tortoise_config(settings: Settings) -> dict:
+    """The Tortoise config for these settings, migrations modules included."""
+    return {
+        "connections": {"default": _connection_url(settings)},
+        "apps": {
+            "hub": {
+                "models": HUB_MODEL_MODULES,
+                "migrations": "hub.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _connection_url(settings: Settings) -> str:
+    url = settings.database_url
+    if settings.is_sqlite:
+        path = urlsplit(url).netloc + urlsplit(url).path
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets the CLI, the API and in-process jobs read while one of them writes.
+        sep = "&" if "?" in url else "?"
+        if "busy_timeout" not in url:
+            url += f"{sep}journal_mode=WAL&busy_timeout=10000&synchronous=NORMAL"
+    return url
+
+
+async def connect(settings: Settings) -> bool:
+    """Initialise Tortoise once per process; returns False when it was already initialised."""
+    if Tortoise._inited:
+        return False
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+    return True
+
+
+async def disconnect() -> None:
+    await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """Raise when the database does not answer a trivial query."""
+    await Tortoise.get_connection("default").execute_query("SELECT 1")
+
+
+def dialect() -> str:
+    return Tortoise.get_connection("default").capabilities.dialect
+
+
+class UnitOfWork:
+    """The state of one open transaction: hooks to run once it has committed."""
+
+    def __init__(self) -> None:
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def after_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(hook)
+
+    async def _run_hooks(self) -> None:
+        for hook in self._after_commit:
+            try:
+                await hook()
+            except Exception:  # the change is committed; the outbox sweeper will pick up the rest
+                log.exception("after-commit hook failed")
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("hub_unit_of_work", default=None)
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[UnitOfWork]:
+    """Open the unit of work, or join the one already open (then the outer block commits)."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
+    uow = UnitOfWork()
+    token = _current.set(uow)
+    try:
+        async with in_transaction("default"):
+            yield uow
+    finally:
+        _current.reset(token)
+    await uow._run_hooks()
+
+
+def current_unit_of_work() -> UnitOfWork:
+    """The open unit of work; writing an outbox row outside one is a programming error."""
+    uow = _current.get()
+    if uow is None:
+        raise RuntimeError("this write must run inside hub.database.transaction()")
+    return uow

@@ -1,0 +1,189 @@
+"""One problem format (RFC 9457) for every error the API answers.
+
+Domains declare typed errors (``class CampaignNotDraft(Conflict)``); one handler renders them. Routes
+declare the statuses they may answer with ``responses=problems(401, 403, 404)`` so OpenAPI shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from tortoise.exceptions import DoesNotExist, IntegrityError
+
+log = logging.getLogger("hub.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+    line: int | None = None  # for file uploads: the line of the file
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str = ""
+    request_id: str | None = None
+    errors: list[FieldError] = []
+
+
+class HubError(Exception):
+    """Base of every error a client can cause; subclasses set status, slug and title."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str = "", *, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+
+
+class InvalidInput(HubError):
+    status = 422
+    slug = "validation"
+    title = "The request has invalid fields"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> InvalidInput:
+        return cls(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+class Unauthenticated(HubError):
+    status = 401
+    slug = "unauthenticated"
+    title = "A valid API key is required"
+
+
+class Forbidden(HubError):
+    status = 403
+    slug = "forbidden"
+    title = "This key may not do that"
+
+
+class NotFound(HubError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(HubError):
+    status = 409
+    slug = "conflict"
+    title = "Conflicts with the current state"
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    slug = "too-large"
+    title = "The request body is too large"
+
+
+_TITLES = {
+    400: "Bad request",
+    401: Unauthenticated.title,
+    403: Forbidden.title,
+    404: NotFound.title,
+    405: "Method not allowed",
+    409: Conflict.title,
+    413: PayloadTooLarge.title,
+    415: "Unsupported media type",
+    422: InvalidInput.title,
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+def problem_response(
+    request: Request, *, status: int, slug: str, title: str, detail: str, errors: list[FieldError] | None = None
+) -> JSONResponse:
+    body = Problem(
+        type=f"/problems/{slug}",
+        title=title,
+        status=status,
+        detail=detail,
+        request_id=getattr(request.state, "request_id", None),
+        errors=errors or [],
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declaration of the problem answers a route may give."""
+    return {
+        status: {"model": Problem, "description": _TITLES.get(status, "Error"), "content": {PROBLEM_MEDIA_TYPE: {}}}
+        for status in statuses
+    }
+
+
+def _field_name(loc: tuple | list) -> str:
+    # ("body", "stores", 0, "name") -> "stores[0].name"; the "body"/"query" prefix is kept for non-body parts.
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def validation_errors(errors: list[dict]) -> list[FieldError]:
+    return [FieldError(field=_field_name(e.get("loc", ())), message=e.get("msg", "invalid")) for e in errors]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def hub_error(request: Request, exc: HubError) -> JSONResponse:
+        return problem_response(
+            request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors
+        )
+
+    async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        return problem_response(
+            request, status=422, slug=InvalidInput.slug, title=InvalidInput.title, detail=detail, errors=errors
+        )
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        title = _TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        response = problem_response(request, status=exc.status_code, slug=slug, title=title, detail=detail)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def does_not_exist(request: Request, exc: DoesNotExist) -> JSONResponse:
+        return problem_response(request, status=404, slug=NotFound.slug, title=NotFound.title, detail="Not found")
+
+    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique or foreign-key rule caught a race the service did not; never a 500.
+        log.warning("integrity error turned into 409: %s", exc)
+        return problem_response(
+            request, status=409, slug=Conflict.slug, title=Conflict.title, detail="Conflicts with an existing record"
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, status=500, slug="internal", title="Internal error", detail="Internal error")
+
+    app.add_exception_handler(HubError, hub_error)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DoesNotExist, does_not_exist)
+    app.add_exception_handler(IntegrityError, integrity_error)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,106 @@
+"""Jobs on Redis with arq: the production path. ``hub worker`` runs ``WorkerSettings``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import Retry, create_pool, cron
+from arq.connections import ArqRedis, RedisSettings
+from arq.worker import func
+
+from hub.jobs.registry import JOBS_BY_NAME, PERIODIC, JobSpec, PeriodicSpec, load_job_modules, record_outcome
+from hub.settings import Settings, get_settings
+
+log = logging.getLogger("hub.jobs")
+
+QUEUE_NAME = "hub:jobs"
+
+
+class ArqQueue:
+    def __init__(self, redis: ArqRedis) -> None:
+        self.redis = redis
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> ArqQueue:
+        return cls(await create_pool(RedisSettings.from_dsn(settings.redis_url), default_queue_name=QUEUE_NAME))
+
+    async def enqueue(self, name: str, *args: Any, job_id: str | None = None, defer_seconds: float = 0) -> bool:
+        job = await self.redis.enqueue_job(
+            name, *args, _job_id=job_id, _defer_by=defer_seconds or None, _queue_name=QUEUE_NAME
+        )
+        return job is not None
+
+    async def start(self) -> None:
+        return None
+
+    async def drain(self, timeout: float = 30) -> None:
+        return None  # the workers own the jobs
+
+    async def close(self, timeout: float = 10) -> None:
+        await self.redis.aclose()
+
+
+def _arq_function(spec: JobSpec):
+    async def run(ctx: dict, *args: Any) -> Any:
+        try:
+            result = await spec.func(ctx, *args)
+        except Exception as exc:
+            delay = record_outcome(spec, ctx["job_try"], exc)
+            if delay is None:
+                raise
+            raise Retry(defer=delay) from exc
+        record_outcome(spec, ctx["job_try"], None)
+        return result
+
+    run.__qualname__ = run.__name__ = spec.name
+    return func(run, name=spec.name, max_tries=spec.max_tries, timeout=spec.timeout_seconds)
+
+
+def _cron(spec: PeriodicSpec):
+    if spec.every_seconds < 60:
+        return cron(spec.func, name=spec.name, second=set(range(0, 60, spec.every_seconds)), run_at_startup=True)
+    return cron(spec.func, name=spec.name, minute=set(range(0, 60, spec.every_seconds // 60)), second=0)
+
+
+async def _startup(ctx: dict) -> None:
+    from hub import jobs
+    from hub.database import connect
+    from hub.logging import configure_logging
+
+    settings = get_settings()
+    # A worker embedded in a process that already has the database (tests) leaves it alone.
+    ctx["owns_database"] = await connect(settings)
+    if ctx["owns_database"]:
+        configure_logging(settings)
+    ctx["settings"] = settings
+    ctx["previous_queue"] = jobs._queue
+    jobs.set_queue(ArqQueue(ctx["redis"]))
+
+
+async def _shutdown(ctx: dict) -> None:
+    from hub import jobs
+    from hub.database import disconnect
+
+    jobs.set_queue(ctx.get("previous_queue"))
+    if ctx.get("owns_database"):
+        await disconnect()
+
+
+def worker_settings(settings: Settings | None = None) -> dict:
+    """arq's worker settings for this hub, built from the registry."""
+    settings = settings or get_settings()
+    if not settings.redis_url:
+        raise RuntimeError("hub worker needs HUB_REDIS_URL")
+    load_job_modules()
+    return {
+        "functions": [_arq_function(spec) for spec in JOBS_BY_NAME.values()],
+        "cron_jobs": [_cron(spec) for spec in PERIODIC.values()],
+        "on_startup": _startup,
+        "on_shutdown": _shutdown,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": QUEUE_NAME,
+        "keep_result": 60,
+        "max_jobs": 20,
+        "handle_signals": True,
+    }

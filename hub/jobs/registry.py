@@ -1,0 +1,100 @@
+"""The one job registry: arq workers and the in-process runner both run what is registered here.
+
+A job is a plain ``async def job(ctx, ...)``. The retry rule lives here, once: any exception is
+retried with exponential backoff until ``max_tries``, then the job fails for good (and is counted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.metrics import JOBS
+
+log = logging.getLogger("hub.jobs")
+
+JobFunc = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: JobFunc
+    max_tries: int
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    name: str
+    func: JobFunc
+    every_seconds: int
+
+
+JOBS_BY_NAME: dict[str, JobSpec] = {}
+PERIODIC: dict[str, PeriodicSpec] = {}
+
+# Module paths whose import registers jobs; each domain with a jobs.py adds itself here.
+JOB_MODULES = ["hub.outbox.jobs"]
+
+RETRY_MAX_SECONDS = 300.0
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff after the ``attempt``-th failure: base, 2×base, 4×base… capped at 5 minutes."""
+    from hub.settings import get_settings
+
+    return min(get_settings().job_retry_base_seconds * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
+
+
+def job(*, max_tries: int = 5, timeout_seconds: float = 60):
+    """Register an async job function under its own name."""
+
+    def register(func: JobFunc) -> JobFunc:
+        JOBS_BY_NAME[func.__name__] = JobSpec(func.__name__, func, max_tries, timeout_seconds)
+        return func
+
+    return register
+
+
+def periodic(*, every_seconds: int):
+    """Register an async function to run every ``every_seconds`` (cron in arq, a loop in-process)."""
+    if not (every_seconds < 60 and 60 % every_seconds == 0) and every_seconds % 60 != 0:
+        raise ValueError("every_seconds must divide a minute or be whole minutes")
+
+    def register(func: JobFunc) -> JobFunc:
+        PERIODIC[func.__name__] = PeriodicSpec(func.__name__, func, every_seconds)
+        return func
+
+    return register
+
+
+def retry_delay(spec: JobSpec, job_try: int) -> float | None:
+    """Seconds to wait before the next try, or None when this was the last one."""
+    if job_try >= spec.max_tries:
+        return None
+    return backoff_seconds(job_try)
+
+
+def record_outcome(spec: JobSpec, job_try: int, error: BaseException | None) -> float | None:
+    """Count the run and decide on a retry; returns the delay or None (done, or failed for good)."""
+    if error is None:
+        JOBS.labels(spec.name, "ok").inc()
+        return None
+    delay = retry_delay(spec, job_try)
+    if delay is None:
+        JOBS.labels(spec.name, "failed").inc()
+        log.error("job %s failed for good after %d tries: %r", spec.name, job_try, error)
+    else:
+        JOBS.labels(spec.name, "retried").inc()
+        log.warning("job %s try %d failed, retrying in %.1fs: %r", spec.name, job_try, delay, error)
+    return delay
+
+
+def load_job_modules() -> None:
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)

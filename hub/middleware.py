@@ -1,0 +1,60 @@
+"""Request id, access log and metrics as one plain ASGI middleware (cheaper than BaseHTTPMiddleware)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from hub.logging import request_id_var
+from hub.metrics import LATENCY, REQUESTS
+
+log = logging.getLogger("hub.access")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            state = scope.get("state", {})
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "key_prefix": state.get("key_prefix"),
+                },
+            )
+            request_id_var.reset(token)

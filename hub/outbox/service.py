@@ -1,0 +1,166 @@
+"""Publishing to the outbox and delivering its messages.
+
+``publish`` writes the message in the caller's transaction and enqueues its delivery only after that
+transaction commits. ``deliver`` claims a message with a conditional update, so two jobs for the same
+message (a retry and a sweep, say) never both run its handler; handlers must still be idempotent,
+because a worker can die after the handler ran and before the message was marked delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tortoise.expressions import F
+from tortoise.functions import Count
+
+from hub import jobs
+from hub.database import current_unit_of_work
+from hub.errors import NotFound
+from hub.jobs.registry import backoff_seconds
+from hub.metrics import OUTBOX_DEAD, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
+from hub.outbox.models import OutboxMessage, OutboxStatus
+from hub.settings import get_settings
+
+log = logging.getLogger("hub.outbox")
+
+Handler = Callable[[OutboxMessage], Awaitable[None]]
+HANDLERS: dict[str, Handler] = {}
+LEASE = timedelta(minutes=5)  # a delivery that takes longer is presumed dead and swept
+DELIVER_JOB = "outbox_deliver"
+
+
+class UnknownTopic(Exception):
+    pass
+
+
+def handler(topic: str):
+    """Register the function that delivers messages of ``topic``."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[topic] = func
+        return func
+
+    return register
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def publish(
+    topic: str, payload: dict[str, Any], *, dedup_key: str | None = None, max_attempts: int | None = None
+) -> OutboxMessage:
+    """Write a message in the open transaction; a repeated ``dedup_key`` returns the first message."""
+    uow = current_unit_of_work()
+    if dedup_key is not None:
+        existing = await OutboxMessage.get_or_none(dedup_key=dedup_key)
+        if existing is not None:
+            return existing
+    message = await OutboxMessage.create(
+        topic=topic,
+        payload=payload,
+        dedup_key=dedup_key,
+        max_attempts=max_attempts or get_settings().outbox_max_attempts,
+        next_attempt_at=_now(),
+    )
+
+    async def enqueue_delivery() -> None:
+        await jobs.enqueue(DELIVER_JOB, message.id)
+
+    uow.after_commit(enqueue_delivery)
+    return message
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=backoff_seconds(attempts))
+
+
+async def deliver(message_id: int) -> str:
+    """Deliver one message; returns what happened. Raises after a failed try that will be retried."""
+    now = _now()
+    claimed = await OutboxMessage.filter(id=message_id, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.IN_FLIGHT, lease_until=now + LEASE, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "skipped"
+    message = await OutboxMessage.get(id=message_id)
+    try:
+        func = HANDLERS.get(message.topic)
+        if func is None:
+            raise UnknownTopic(f"no handler for topic {message.topic!r}")
+        await func(message)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        mine = OutboxMessage.filter(id=message_id, status=OutboxStatus.IN_FLIGHT)
+        if message.attempts >= message.max_attempts:
+            await mine.update(status=OutboxStatus.DEAD, last_error=error, lease_until=None)
+            OUTBOX_DEAD.labels(message.topic).inc()
+            log.error("outbox message %s (%s) is dead after %d attempts: %s", message_id, message.topic, message.attempts, error)
+            return "dead"
+        await mine.update(
+            status=OutboxStatus.PENDING, last_error=error, lease_until=None, next_attempt_at=now + _backoff(message.attempts)
+        )
+        raise
+    await OutboxMessage.filter(id=message_id, status=OutboxStatus.IN_FLIGHT).update(
+        status=OutboxStatus.DELIVERED, delivered_at=_now(), lease_until=None
+    )
+    return "delivered"
+
+
+async def sweep(*, stale_after: timedelta) -> int:
+    """Re-enqueue messages whose job vanished: expired leases and pending rows overdue by ``stale_after``."""
+    now = _now()
+    await OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).update(
+        status=OutboxStatus.PENDING, lease_until=None, next_attempt_at=now
+    )
+    overdue = await OutboxMessage.filter(
+        status=OutboxStatus.PENDING, next_attempt_at__lt=now - stale_after
+    ).order_by("id").limit(1000).values_list("id", "attempts")
+    for message_id, attempts in overdue:
+        # The job id keeps repeated sweeps from piling up jobs for a message still waiting in the queue.
+        await jobs.enqueue(DELIVER_JOB, message_id, job_id=f"outbox-sweep:{message_id}:{attempts}")
+    if overdue:
+        log.warning("outbox sweeper re-enqueued %d overdue messages", len(overdue))
+    return len(overdue)
+
+
+async def replay(*, message_id: int | None = None, topic: str | None = None) -> list[int]:
+    """Give dead messages a fresh set of attempts and enqueue them once the transaction commits."""
+    uow = current_unit_of_work()
+    query = OutboxMessage.filter(status=OutboxStatus.DEAD)
+    if message_id is not None:
+        if not await OutboxMessage.exists(id=message_id, status=OutboxStatus.DEAD):
+            raise NotFound(f"No dead outbox message {message_id}")
+        query = query.filter(id=message_id)
+    if topic is not None:
+        query = query.filter(topic=topic)
+    ids = await query.order_by("id").values_list("id", flat=True)
+    if ids:
+        await OutboxMessage.filter(id__in=ids, status=OutboxStatus.DEAD).update(
+            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=_now(), last_error=None
+        )
+
+        async def enqueue_all() -> None:
+            for replayed_id in ids:
+                await jobs.enqueue(DELIVER_JOB, replayed_id)
+
+        uow.after_commit(enqueue_all)
+    return list(ids)
+
+
+async def refresh_gauges() -> dict[str, int]:
+    """Update the depth and age gauges from the table; called when /metrics is scraped."""
+    counts = dict.fromkeys([s.value for s in OutboxStatus], 0)
+    for row in await OutboxMessage.all().group_by("status").annotate(n=Count("id")).values("status", "n"):
+        counts[str(row["status"])] = row["n"]
+    for status, n in counts.items():
+        OUTBOX_DEPTH.labels(status).set(n)
+    oldest = await OutboxMessage.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]).order_by(
+        "id"
+    ).first().values("created_at")
+    age = (_now() - oldest["created_at"]).total_seconds() if oldest else 0
+    OUTBOX_OLDEST_AGE.set(max(age, 0))
+    return counts

@@ -1,0 +1,22 @@
+"""Keyset pagination: stable and fast at any depth, unlike OFFSET on tables of millions of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tortoise.queryset import QuerySet
+
+from hub.schemas import Page
+
+T = TypeVar("T")
+
+
+async def paginate(query: QuerySet, *, limit: int, after: int | None, to_out: Callable[[Any], T]) -> Page[T]:
+    """Fetch one page ordered by id, one row more than asked to know whether another page follows."""
+    if after is not None:
+        query = query.filter(id__gt=after)
+    rows = await query.order_by("id").limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[T](items=[to_out(r) for r in rows], next_after=rows[-1].id if more and rows else None)

@@ -1,0 +1,36 @@
+"""The carrier's organisation map: province, city, county and grid (网格)."""
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from hub.modelbase import TimestampedModel
+
+
+class RegionLevel(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    GRID = "grid"
+
+
+# Which level a parent must have for each level.
+PARENT_LEVEL = {
+    RegionLevel.PROVINCE: None,
+    RegionLevel.CITY: RegionLevel.PROVINCE,
+    RegionLevel.COUNTY: RegionLevel.CITY,
+    RegionLevel.GRID: RegionLevel.COUNTY,
+}
+
+
+class Region(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=64)
+    level = fields.CharEnumField(RegionLevel, max_length=16)
+    parent = fields.ForeignKeyField(
+        "hub.Region", null=True, related_name="children", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "region"

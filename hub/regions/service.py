@@ -1,0 +1,69 @@
+"""Regions: the province → city → county → grid tree."""
+
+from __future__ import annotations
+
+from hub.errors import InvalidInput, NotFound
+from hub.regions.models import PARENT_LEVEL, Region, RegionLevel
+
+
+class RegionNotFound(NotFound):
+    title = "Region not found"
+
+
+async def get_region(*, region_id: int) -> Region:
+    region = await Region.get_or_none(id=region_id)
+    if region is None:
+        raise RegionNotFound(f"No region {region_id}")
+    return region
+
+
+async def resolve_parent(*, level: RegionLevel, parent_code: str | None) -> Region | None:
+    """The parent a region of ``level`` must hang under; provinces have none."""
+    expected = PARENT_LEVEL[level]
+    if expected is None:
+        if parent_code:
+            raise InvalidInput.field("parent_code", "a province has no parent")
+        return None
+    if not parent_code:
+        raise InvalidInput.field("parent_code", f"a {level.value} needs a parent {expected.value}")
+    parent = await Region.get_or_none(code=parent_code)
+    if parent is None:
+        raise InvalidInput.field("parent_code", f"no region {parent_code}")
+    if parent.level != expected:
+        raise InvalidInput.field("parent_code", f"a {level.value}'s parent must be a {expected.value}")
+    return parent
+
+
+async def create_region(*, code: str, name: str, level: RegionLevel, parent_code: str | None) -> Region:
+    if await Region.exists(code=code):
+        raise InvalidInput.field("code", f"region {code} already exists")
+    parent = await resolve_parent(level=level, parent_code=parent_code)
+    return await Region.create(code=code, name=name, level=level, parent=parent)
+
+
+async def rename_region(*, region_id: int, name: str) -> Region:
+    region = await get_region(region_id=region_id)
+    region.name = name
+    await region.save(update_fields=["name", "updated_at"])
+    return region
+
+
+def list_regions(*, level: RegionLevel | None = None, parent_id: int | None = None, q: str | None = None):
+    query = Region.all()
+    if level is not None:
+        query = query.filter(level=level)
+    if parent_id is not None:
+        query = query.filter(parent_id=parent_id)
+    if q:
+        query = query.filter(name__icontains=q)
+    return query
+
+
+async def region_ids_under(region_id: int) -> list[int]:
+    """The region and every region below it (at most four levels deep)."""
+    ids = [region_id]
+    frontier = [region_id]
+    while frontier:
+        frontier = await Region.filter(parent_id__in=frontier).values_list("id", flat=True)
+        ids.extend(frontier)
+    return ids

@@ -1,0 +1,68 @@
+"""Shared pydantic building blocks: safe text, Shanghai times, keyset pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+from hub.settings import TIMEZONE
+
+SHANGHAI = ZoneInfo(TIMEZONE)
+T = TypeVar("T")
+
+
+def _no_control_chars(value: str) -> str:
+    # PostgreSQL refuses NUL in text; other control characters only ever come from broken clients.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def text(max_length: int, min_length: int = 1):
+    """A stripped string without control characters, bounded in length."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_control_chars),
+    ]
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:  # a time without offset is taken as Shanghai time, as people type it
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(timezone.utc)
+
+
+def _to_shanghai(value: datetime) -> str:
+    return value.astimezone(SHANGHAI).isoformat()
+
+
+# Incoming times: any offset (none means Asia/Shanghai), kept in UTC.
+InTime = Annotated[datetime, AfterValidator(_as_utc)]
+# Outgoing times: shown in Asia/Shanghai with the offset spelled out.
+OutTime = Annotated[datetime, PlainSerializer(_to_shanghai, return_type=str)]
+
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+Fen = Annotated[int, Field(ge=0, le=10**12, description="Money in fen (分), an integer")]
+DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class Out(BaseModel):
+    """Base of response models: built from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_after`` as ``after`` to get the next one."""
+
+    items: list[T]
+    next_after: int | None = None
+
+
+class PageParams(BaseModel):
+    limit: int = Field(50, ge=1, le=500)
+    after: int | None = Field(None, ge=0, le=2**63 - 1, description="Last id of the previous page")

@@ -1,0 +1,29 @@
+"""Stores: the carrier's own halls (营业厅) and partner outlets, each in a grid."""
+
+from enum import StrEnum
+
+from tortoise import fields
+
+from hub.modelbase import TimestampedModel
+
+
+class StoreKind(StrEnum):
+    HALL = "hall"  # 自有营业厅
+    OUTLET = "outlet"  # 社会渠道网点
+    FLAGSHIP = "flagship"  # 旗舰店
+
+
+class Store(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=100)
+    kind = fields.CharEnumField(StoreKind, max_length=16, default=StoreKind.HALL)
+    region = fields.ForeignKeyField("hub.Region", related_name="stores", on_delete=fields.RESTRICT)
+    address = fields.CharField(max_length=200, default="")
+    phone = fields.CharField(max_length=32, default="")
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "store"

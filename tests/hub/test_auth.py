@@ -1,0 +1,57 @@
+from hub.auth.models import ApiKey, Role
+from hub.auth.service import create_key, hash_key, revoke_key
+from tests.factories import make_key, make_store
+
+
+class TestKeys:
+    async def test_only_the_hash_is_stored(self):
+        key, clear = await create_key(role=Role.OPS, name="ops desk")
+        row = await ApiKey.get(id=key.id)
+        assert row.secret_hash == hash_key(clear)
+        assert clear.startswith(f"hub_{row.prefix}_")
+        assert clear not in (row.secret_hash, row.prefix, row.name)
+
+    async def test_store_roles_need_a_store(self, client):
+        import pytest
+
+        from hub.errors import InvalidInput
+
+        with pytest.raises(InvalidInput):
+            await create_key(role=Role.STAFF)
+
+
+class TestAuthentication:
+    async def test_missing_key_is_401_with_a_problem_body(self, client):
+        response = await client.get("/api/v1/regions")
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["status"] == 401 and body["type"] == "/problems/unauthenticated"
+        assert response.headers["www-authenticate"] == "Bearer"
+
+    async def test_wrong_key_is_401(self, client):
+        headers = await make_key(role=Role.OPS)
+        wrong = headers["Authorization"][:-3] + "xyz"
+        response = await client.get("/api/v1/regions", headers={"Authorization": wrong})
+        assert response.status_code == 401
+
+    async def test_revoked_key_is_401(self, client):
+        headers = await make_key(role=Role.OPS)
+        assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+        prefix = headers["Authorization"].split("_")[1]
+        await revoke_key(prefix=prefix)
+        response = await client.get("/api/v1/me", headers=headers)
+        assert response.status_code == 401
+        assert "revoked" in response.json()["detail"]
+
+    async def test_me_names_role_and_store(self, client):
+        store = await make_store()
+        headers = await make_key(role=Role.STORE_MANAGER, store=store)
+        body = (await client.get("/api/v1/me", headers=headers)).json()
+        assert body["role"] == "store_manager" and body["store_id"] == store.id
+
+    async def test_right_key_wrong_role_is_403(self, client):
+        headers = await make_key(role=Role.CARRIER_APP)
+        response = await client.post("/api/v1/regions", headers=headers, json={"code": "X", "name": "x", "level": "province"})
+        assert response.status_code == 403
+        assert response.json()["type"] == "/problems/forbidden"
