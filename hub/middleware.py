@@ -14,6 +14,15 @@ log = logging.getLogger("hub.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def _route_template(scope) -> str:
+    """The matched route's template (``/api/v1/stores/{store_id}``), so metrics do not explode per id."""
+    # FastAPI ≥0.16x keeps included routers apart and records the full path here.
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    if effective is not None:
+        return effective.path
+    return getattr(scope.get("route"), "path", None) or "unmatched"
+
+
 class RequestContextMiddleware:
     def __init__(self, app) -> None:
         self.app = app
@@ -40,7 +49,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = _route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)
             state = scope.get("state", {})

@@ -113,9 +113,11 @@ async def deliver(message_id: int) -> str:
 async def sweep(*, stale_after: timedelta) -> int:
     """Re-enqueue messages whose job vanished: expired leases and pending rows overdue by ``stale_after``."""
     now = _now()
-    await OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).update(
-        status=OutboxStatus.PENDING, lease_until=None, next_attempt_at=now
-    )
+    expired = await OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).values_list("id", flat=True)
+    if expired:
+        await OutboxMessage.filter(id__in=expired, status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).update(
+            status=OutboxStatus.PENDING, lease_until=None, next_attempt_at=now - stale_after - timedelta(seconds=1)
+        )
     overdue = await OutboxMessage.filter(
         status=OutboxStatus.PENDING, next_attempt_at__lt=now - stale_after
     ).order_by("id").limit(1000).values_list("id", "attempts")
