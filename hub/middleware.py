@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -23,6 +24,26 @@ def _route_template(scope) -> str:
     return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
+# Bodies above these sizes are refused before anything reads them (longest matching path prefix wins).
+BODY_LIMITS = {"": 1024 * 1024, "/api/v1/imports": 21 * 1024 * 1024}
+
+
+def body_limit(path: str) -> int:
+    return BODY_LIMITS[max((p for p in BODY_LIMITS if path.startswith(p)), key=len)]
+
+
+async def _too_large(send, request_id: str, limit: int) -> None:
+    body = json.dumps({
+        "type": "/problems/too-large", "title": "The request body is too large", "status": 413,
+        "detail": f"The body may be at most {limit} bytes", "request_id": request_id,
+    }).encode()
+    await send({"type": "http.response.start", "status": 413, "headers": [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestContextMiddleware:
     def __init__(self, app) -> None:
         self.app = app
@@ -31,22 +52,47 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
 
+        declared = headers.get(b"content-length", b"")
+        limit = body_limit(scope["path"])
+        refused = False
+        received = 0
+
+        async def counted_receive():
+            # A body that grows past the limit without declaring its length (chunked) is refused too:
+            # answer 413 ourselves and tell the app the client went away.
+            nonlocal refused, received, status
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                received += len(message.get("body", b""))
+                if received > limit:
+                    refused, status = True, 413
+                    await _too_large(send, request_id, limit)
+                    return {"type": "http.disconnect"}
+            return message
+
         async def send_with_id(message) -> None:
             nonlocal status
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if declared.isdigit() and int(declared) > limit:
+                status = 413
+                await _too_large(send, request_id, limit)
+                return
+            await self.app(scope, counted_receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)

@@ -66,3 +66,23 @@ class TestRegionsApi:
         assert (await client.get("/api/v1/regions/12345", headers=ops)).status_code == 404
         bad_json = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=b"{nope")
         assert bad_json.status_code == 422
+
+
+class TestBodyLimit:
+    async def test_oversized_body_is_413_problem_and_nothing_written(self, client):
+        ops = await make_key(role=Role.OPS)
+        body = b'{"code": "GD", "name": "' + b"x" * (2 * 1024 * 1024) + b'", "level": "province"}'
+        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=body)
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert await Region.all().count() == 0
+
+    async def test_oversized_chunked_body_is_413_too(self, client):
+        ops = await make_key(role=Role.OPS)
+
+        async def chunks():
+            for _ in range(40):
+                yield b"x" * 65536
+
+        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=chunks())
+        assert response.status_code == 413 and response.json()["type"] == "/problems/too-large"
