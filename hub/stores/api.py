@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from hub.auth.deps import HUMANS, OpsKey, require
+from hub.auth.models import STORE_SCOPED_ROLES, Role
+from hub.auth.service import Principal
+from hub.database import transaction
+from hub.errors import problems
+from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.pagination import paginate
+from hub.regions.service import region_ids_under
+from hub.schemas import DbId, Page, PageParams
+from hub.stores import service
+from hub.stores.models import StoreKind
+from hub.stores.schemas import StoreIn, StoreOut, StorePatch
+
+router = APIRouter(prefix="/stores", tags=["stores"], responses=problems(401, 403, 422))
+
+# People, plus the carrier app and the tills, which show and stamp store details.
+StoreReader = Annotated[Principal, require(*HUMANS, Role.CARRIER_APP, Role.POS)]
+
+
+@router.get("", summary="List stores (store-scoped keys see only their own)")
+async def list_stores(
+    key: StoreReader,
+    page: Annotated[PageParams, Depends()],
+    region_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="This region and all below it")] = None,
+    kind: StoreKind | None = None,
+    active: bool | None = None,
+    q: Annotated[str | None, Query(max_length=64, description="Part of the name")] = None,
+) -> Page[StoreOut]:
+    region_ids = await region_ids_under(region_id) if region_id is not None else None
+    own_store = key.store_id if key.role in STORE_SCOPED_ROLES else None
+    query = service.list_stores(region_ids=region_ids, kind=kind, active=active, q=q, store_id=own_store)
+    return await paginate(query, limit=page.limit, after=page.after, to_out=StoreOut.model_validate)
+
+
+@router.get("/{store_id}", summary="One store", responses=problems(404))
+async def get_store(key: StoreReader, store_id: Annotated[DbId, Path()]) -> StoreOut:
+    key.require_store(store_id)  # before the lookup, so a scoped key cannot probe which ids exist
+    return StoreOut.model_validate(await service.get_store(store_id=store_id))
+
+
+@router.post("", status_code=201, summary="Create a store", responses=problems(409))
+async def create_store(body: StoreIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> StoreOut:
+    async def create() -> StoreOut:
+        return StoreOut.model_validate(await service.create_store(**body.model_dump()))
+
+    async with transaction():
+        return await idempotent(
+            key=idempotency_key, principal=key, endpoint="POST /stores", body=body, action=create, status_code=201
+        )
+
+
+@router.patch("/{store_id}", summary="Change a store", responses=problems(404, 409))
+async def patch_store(store_id: Annotated[DbId, Path()], body: StorePatch, key: OpsKey) -> StoreOut:
+    async with transaction():
+        store = await service.update_store(store_id=store_id, **body.model_dump(exclude_unset=True))
+        return StoreOut.model_validate(store)

@@ -1,0 +1,98 @@
+"""Stores: the halls and outlets, each hanging under a region of the organisation map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.queryset import QuerySet
+
+from hub.errors import InvalidInput, NotFound
+from hub.regions.models import Region
+from hub.stores.models import Store, StoreKind
+
+
+class StoreNotFound(NotFound):
+    title = "Store not found"
+
+
+async def get_store(*, store_id: int) -> Store:
+    """One store with its region loaded (responses show the region code)."""
+    store = await Store.get_or_none(id=store_id).select_related("region")
+    if store is None:
+        raise StoreNotFound(f"No store {store_id}")
+    return store
+
+
+async def get_store_by_code(*, code: str, field: str = "store_code") -> Store:
+    """The store with this code, or a 422 naming the request field that carried it."""
+    store = await Store.get_or_none(code=code)
+    if store is None:
+        raise InvalidInput.field(field, f"no store {code}")
+    return store
+
+
+async def _region_by_code(code: str) -> Region:
+    region = await Region.get_or_none(code=code)
+    if region is None:
+        raise InvalidInput.field("region_code", f"no region {code}")
+    return region
+
+
+async def create_store(
+    *,
+    code: str,
+    name: str,
+    region_code: str,
+    kind: StoreKind = StoreKind.HALL,
+    address: str = "",
+    phone: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
+    active: bool = True,
+) -> Store:
+    if await Store.exists(code=code):
+        raise InvalidInput.field("code", f"store {code} already exists")
+    region = await _region_by_code(region_code)
+    store = await Store.create(
+        code=code, name=name, kind=kind, region=region, address=address, phone=phone,
+        latitude=latitude, longitude=longitude, active=active,
+    )
+    return await get_store(store_id=store.id)
+
+
+async def update_store(*, store_id: int, region_code: str | None = None, **changes: Any) -> Store:
+    """Change the given columns (name, kind, address, phone, latitude, longitude, active) and the region."""
+    # The row lock keeps two concurrent edits from interleaving; without select_related (PostgreSQL
+    # refuses FOR UPDATE on an outer join).
+    store = await Store.select_for_update().get_or_none(id=store_id)
+    if store is None:
+        raise StoreNotFound(f"No store {store_id}")
+    if region_code is not None:
+        changes["region_id"] = (await _region_by_code(region_code)).id
+    for name, value in changes.items():
+        setattr(store, name, value)
+    await store.save(update_fields=[*changes, "updated_at"])
+    return await get_store(store_id=store_id)
+
+
+def list_stores(
+    *,
+    region_ids: list[int] | None = None,
+    kind: StoreKind | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    store_id: int | None = None,
+) -> QuerySet[Store]:
+    """Stores matching every filter given; ``store_id`` pins the list to one store (store-scoped keys)."""
+    query = Store.all().select_related("region")
+    if store_id is not None:
+        query = query.filter(id=store_id)
+    if region_ids is not None:
+        query = query.filter(region_id__in=region_ids)
+    if kind is not None:
+        query = query.filter(kind=kind)
+    if active is not None:
+        query = query.filter(active=active)
+    if q:
+        query = query.filter(name__icontains=q)
+    return query
