@@ -15,7 +15,7 @@ from hub.database import transaction
 from hub.errors import problems
 from hub.idempotency.service import IdempotencyKey, idempotent
 from hub.pagination import paginate
-from hub.schemas import DbId, InTime, Page, PageParams
+from hub.schemas import DbId, InTime, Page, PageParams, SearchText
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=problems(401, 403, 422))
 
@@ -31,7 +31,7 @@ async def list_campaigns(
     key: ReaderKey,
     page: Annotated[PageParams, Depends()],
     status: CampaignStatus | None = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of the name")] = None,
+    q: Annotated[SearchText | None, Query(description="Part of the name")] = None,
     active_at: Annotated[InTime | None, Query(description="Only campaigns whose window holds this time")] = None,
 ) -> Page[CampaignOut]:
     query = service.list_campaigns(status=status, q=q, active_at=active_at)

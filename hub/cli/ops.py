@@ -35,12 +35,25 @@ def migrate() -> None:
     console.print(f"Database is up to date ({len(applied)} migration(s) applied).")
 
 
-def makemigrations(name: Annotated[str | None, typer.Option(help="Name for the new migration")] = None) -> None:
+def makemigrations(
+    name: Annotated[str | None, typer.Option(help="Name for the new migration")] = None,
+    check: Annotated[bool, typer.Option(help="Write nothing; exit 1 when the models need a migration")] = False,
+) -> None:
     """Write a migration for model changes (developers only; review and commit it)."""
-    from hub.migrate import make_migrations
+    from hub.migrate import detect_model_changes, make_migrations
     from hub.settings import load_settings
 
-    paths = asyncio.run(make_migrations(load_settings(database_url="sqlite://:memory:"), name))
+    settings = load_settings(database_url="sqlite://:memory:")
+    if check:
+        writers = asyncio.run(detect_model_changes(settings))
+        for writer in writers:
+            operations = ", ".join(type(op).__name__ for op in writer.operations)
+            console.print(f"Missing migration for {writer.app_label}: {operations}")
+        if writers:
+            raise typer.Exit(1)
+        console.print("Models and migrations agree.")
+        return
+    paths = asyncio.run(make_migrations(settings, name))
     for path in paths:
         console.print(f"Created {path}")
     if not paths:

@@ -12,7 +12,7 @@ from hub.pagination import paginate
 from hub.regions import service
 from hub.regions.models import RegionLevel
 from hub.regions.schemas import RegionIn, RegionOut, RegionPatch
-from hub.schemas import DbId, Page, PageParams
+from hub.schemas import DbId, Page, PageParams, SearchText
 
 router = APIRouter(prefix="/regions", tags=["regions"], responses=problems(401, 403, 422))
 
@@ -23,7 +23,7 @@ async def list_regions(
     page: Annotated[PageParams, Depends()],
     level: RegionLevel | None = None,
     parent_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of the name")] = None,
+    q: Annotated[SearchText | None, Query(description="Part of the name")] = None,
 ) -> Page[RegionOut]:
     query = service.list_regions(level=level, parent_id=parent_id, q=q)
     return await paginate(query, limit=page.limit, after=page.after, to_out=RegionOut.model_validate)

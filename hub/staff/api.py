@@ -10,7 +10,7 @@ from hub.database import transaction
 from hub.errors import problems
 from hub.idempotency.service import IdempotencyKey, idempotent
 from hub.pagination import paginate
-from hub.schemas import DbId, Page, PageParams
+from hub.schemas import DbId, Page, PageParams, SearchText
 from hub.staff import service
 from hub.staff.models import StaffRole
 from hub.staff.schemas import StaffIn, StaffOut, StaffPatch
@@ -26,7 +26,7 @@ async def list_staff(
     store_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     role: StaffRole | None = None,
     active: bool | None = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of the name or staff number")] = None,
+    q: Annotated[SearchText | None, Query(description="Part of the name or staff number")] = None,
 ) -> Page[StaffOut]:
     if store_id is not None:
         key.require_store(store_id)

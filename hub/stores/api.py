@@ -12,7 +12,7 @@ from hub.errors import problems
 from hub.idempotency.service import IdempotencyKey, idempotent
 from hub.pagination import paginate
 from hub.regions.service import region_ids_under
-from hub.schemas import DbId, Page, PageParams
+from hub.schemas import DbId, Page, PageParams, SearchText
 from hub.stores import service
 from hub.stores.models import StoreKind
 from hub.stores.schemas import StoreIn, StoreOut, StorePatch
@@ -30,7 +30,7 @@ async def list_stores(
     region_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="This region and all below it")] = None,
     kind: StoreKind | None = None,
     active: bool | None = None,
-    q: Annotated[str | None, Query(max_length=64, description="Part of the name")] = None,
+    q: Annotated[SearchText | None, Query(description="Part of the name")] = None,
 ) -> Page[StoreOut]:
     region_ids = await region_ids_under(region_id) if region_id is not None else None
     own_store = key.store_id if key.role in STORE_SCOPED_ROLES else None

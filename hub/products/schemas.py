@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from hub.products.models import ProductCategory
+from hub.schemas import Code, Fen, Out, OutTime, text
+
+
+class ProductIn(BaseModel):
+    sku: Code
+    name: text(100)
+    category: ProductCategory
+    price_fen: Fen
+    description: text(2000, min_length=0) = ""
+    active: bool = True
+
+
+class ProductPatch(BaseModel):
+    name: text(100) | None = None
+    category: ProductCategory | None = None
+    price_fen: Fen | None = None
+    description: text(2000, min_length=0) | None = None
+    active: bool | None = None
+
+
+class ProductOut(Out):
+    id: int
+    sku: str
+    name: str
+    category: ProductCategory
+    price_fen: int
+    description: str
+    active: bool
+    created_at: OutTime
+    updated_at: OutTime

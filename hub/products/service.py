@@ -1,0 +1,62 @@
+"""Products (SKUs): the catalogue campaigns and storefronts sell from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from hub.errors import InvalidInput, NotFound
+from hub.products.models import Product, ProductCategory
+
+
+class ProductNotFound(NotFound):
+    title = "Product not found"
+
+
+async def get_product(*, product_id: int) -> Product:
+    product = await Product.get_or_none(id=product_id)
+    if product is None:
+        raise ProductNotFound(f"No product {product_id}")
+    return product
+
+
+async def create_product(
+    *, sku: str, name: str, category: ProductCategory, price_fen: int, description: str = "", active: bool = True
+) -> Product:
+    # A race past this check hits the unique index and becomes a 409 in the error handler.
+    if await Product.exists(sku=sku):
+        raise InvalidInput.field("sku", f"product {sku} already exists")
+    return await Product.create(
+        sku=sku, name=name, category=category, price_fen=price_fen, description=description, active=active
+    )
+
+
+async def update_product(*, product_id: int, changes: dict[str, Any]) -> Product:
+    """Apply only the given fields, in one UPDATE (no read-modify-write)."""
+    if changes:
+        count = await Product.filter(id=product_id).update(**changes, updated_at=datetime.now(timezone.utc))
+        if count == 0:
+            raise ProductNotFound(f"No product {product_id}")
+    return await get_product(product_id=product_id)
+
+
+def list_products(
+    *,
+    category: ProductCategory | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    min_price_fen: int | None = None,
+    max_price_fen: int | None = None,
+):
+    query = Product.all()
+    if category is not None:
+        query = query.filter(category=category)
+    if active is not None:
+        query = query.filter(active=active)
+    if q:
+        query = query.filter(name__icontains=q)
+    if min_price_fen is not None:
+        query = query.filter(price_fen__gte=min_price_fen)
+    if max_price_fen is not None:
+        query = query.filter(price_fen__lte=max_price_fen)
+    return query
