@@ -31,11 +31,7 @@ API_ROUTERS = [
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for module in API_ROUTERS:
-        try:
-            router.include_router(importlib.import_module(module).router)
-        except ModuleNotFoundError as exc:  # TODO(foundation): strict once every domain has landed
-            if not module.startswith(str(exc.name)):
-                raise
+        router.include_router(importlib.import_module(module).router)
     return router
 
 

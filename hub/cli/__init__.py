@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -25,20 +26,12 @@ def _register() -> None:
     ops.register(app)
     app.add_typer(auth_cli.app, name="keys", help="Create, list and revoke API keys.")
     app.add_typer(outbox_cli.app, name="outbox", help="Inspect and replay the outbox.")
-    for module_name, name, help_text in EXTRA_COMMANDS:
-        import importlib
-
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if not module_name.startswith(str(exc.name)):
-                raise
-            continue
-        app.add_typer(module.app, name=name, help=help_text)
+    for module_name, name, help_text in DOMAIN_COMMANDS:
+        app.add_typer(importlib.import_module(module_name).app, name=name, help=help_text)
 
 
 # Domain command groups: (module, command name, help).
-EXTRA_COMMANDS = [
+DOMAIN_COMMANDS = [
     ("hub.imports.cli", "import", "Import regions, stores, staff or products from CSV (all or nothing)."),
     ("hub.regions.cli", "regions", "List regions."),
     ("hub.stores.cli", "stores", "List stores."),

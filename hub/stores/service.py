@@ -7,7 +7,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from hub.errors import InvalidInput, NotFound
-from hub.regions.models import Region
+from hub.regions.models import Region, RegionLevel
 from hub.stores.models import Store, StoreKind
 
 
@@ -35,6 +35,8 @@ async def _region_by_code(code: str) -> Region:
     region = await Region.get_or_none(code=code)
     if region is None:
         raise InvalidInput.field("region_code", f"no region {code}")
+    if region.level != RegionLevel.GRID:
+        raise InvalidInput.field("region_code", f"{code} is a {region.level}; stores belong to a grid (网格)")
     return region
 
 

@@ -145,6 +145,13 @@ class TestCreateStore:
         assert [e["field"] for e in response.json()["errors"]] == ["code"]
         assert [s.name for s in await Store.filter(code="GZ-TH-001")] == ["先来的"]
 
+    async def test_a_store_must_sit_in_a_grid(self, client):
+        grid = await make_region(code="G1")
+        county = await grid.parent
+        response = await client.post("/api/v1/stores", headers=await make_key(), json=store_body(region_code=county.code))
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "region_code" and await Store.all().count() == 0
+
     async def test_unknown_region_names_region_code(self, client):
         response = await client.post("/api/v1/stores", headers=await make_key(), json=store_body(region_code="NOPE"))
         assert response.status_code == 422

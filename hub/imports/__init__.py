@@ -1,0 +1,1 @@
+"""Bulk import of regions, stores, staff and products from CSV, all or nothing."""

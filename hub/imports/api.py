@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+
+from hub.auth.deps import OpsKey
+from hub.database import transaction
+from hub.errors import PayloadTooLarge, problems
+from hub.imports import service
+from hub.imports.kinds import ImportKind
+from hub.imports.service import MAX_BYTES, ImportReport
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+
+
+@router.post(
+    "/{kind}",
+    summary="Import rows from a CSV file, all or nothing",
+    description="The whole file is checked first; one bad row and nothing is written, and the 422 answer "
+    "lists every bad row (`line`, `field`, `message`; the first 1,000). UTF-8 or GB18030, header row required.",
+    responses=problems(401, 403, 409, 413, 422),
+)
+async def import_file(
+    kind: ImportKind,
+    key: OpsKey,
+    file: Annotated[UploadFile, File(description="The CSV file")],
+    dry_run: Annotated[bool, Query(description="Check and count, write nothing")] = False,
+) -> ImportReport:
+    data = await file.read(MAX_BYTES + 1)  # the upload is spooled to disk; read no more than the cap
+    if len(data) > MAX_BYTES:
+        raise PayloadTooLarge(f"The file is larger than {MAX_BYTES // 2**20} MB")
+    async with transaction():
+        return await service.import_csv(kind=kind, data=data, dry_run=dry_run)
