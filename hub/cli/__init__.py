@@ -38,7 +38,7 @@ DOMAIN_COMMANDS = [
     ("hub.staff.cli", "staff", "List staff."),
     ("hub.products.cli", "products", "List products."),
     ("hub.customers.cli", "customers", "Look up customers."),
-    ("hub.campaigns.cli", "campaigns", "List campaigns and move them through approval."),
+    ("hub.campaigns.cli", "campaigns", "List and show campaigns (approval happens over the API, per key)."),
 ]
 
 
