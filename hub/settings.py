@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
+    # Seconds a checked API key is trusted without a lookup; a revocation reaches other processes within it.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+
     # Jobs: retries apply the same way in arq workers and in the in-process runner.
     job_retry_base_seconds: float = Field(default=1.0, gt=0, le=60)
     outbox_max_attempts: int = Field(default=5, ge=1, le=50)

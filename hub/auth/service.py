@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from hub.auth.models import STORE_SCOPED_ROLES, ApiKey, Role
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from hub.settings import get_settings
 from hub.staff.models import Staff
 from hub.stores.models import Store
 
@@ -78,10 +80,44 @@ async def revoke_key(*, prefix: str) -> ApiKey:
     key = await ApiKey.get_or_none(prefix=prefix.removeprefix("hub_").split("_")[0])
     if key is None:
         raise NotFound(f"No key with prefix {prefix}")
+    principal_cache.forget(key.prefix)
     if key.revoked_at is None:
         key.revoked_at = datetime.now(timezone.utc)
         await ApiKey.filter(id=key.id, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
     return key
+
+
+class _PrincipalCache:
+    """Recently checked keys, so a busy client does not cost a key lookup per request.
+
+    Entries live ``ttl`` seconds: a key revoked on another process stops working within that time;
+    on the process that revoked it, at once. Keyed by the key's hash, never by the key itself.
+    """
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._max_entries = max_entries
+
+    def get(self, digest: str) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, digest: str, principal: Principal, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._entries[digest] = (principal, time.monotonic() + ttl)
+
+    def forget(self, prefix: str) -> None:
+        for digest, (principal, _) in list(self._entries.items()):
+            if principal.prefix == prefix:
+                del self._entries[digest]
+
+
+principal_cache = _PrincipalCache()
 
 
 async def authenticate(token: str | None) -> Principal:
@@ -91,12 +127,18 @@ async def authenticate(token: str | None) -> Principal:
     parts = token.split("_")
     if len(parts) != 3:
         raise Unauthenticated("Malformed API key")
+    digest = hash_key(token)
+    cached = principal_cache.get(digest)
+    if cached is not None:
+        return cached
     key = await ApiKey.get_or_none(prefix=parts[1])
-    if key is None or not hmac.compare_digest(key.secret_hash, hash_key(token)):
+    if key is None or not hmac.compare_digest(key.secret_hash, digest):
         raise Unauthenticated("Unknown API key")
     if key.revoked_at is not None:
         raise Unauthenticated("This API key was revoked")
     now = datetime.now(timezone.utc)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
         await ApiKey.filter(id=key.id).update(last_used_at=now)
-    return Principal(key.id, key.prefix, Role(key.role), key.store_id, key.staff_id)
+    principal = Principal(key.id, key.prefix, Role(key.role), key.store_id, key.staff_id)
+    principal_cache.put(digest, principal, get_settings().auth_cache_seconds)
+    return principal

@@ -55,3 +55,26 @@ class TestAuthentication:
         response = await client.post("/api/v1/regions", headers=headers, json={"code": "X", "name": "x", "level": "province"})
         assert response.status_code == 403
         assert response.json()["type"] == "/problems/forbidden"
+
+
+class TestKeyCache:
+    async def test_revocation_elsewhere_takes_effect_within_the_cache_window(self, client, monkeypatch):
+        import asyncio
+        from datetime import datetime, timezone
+
+        from hub.settings import get_settings
+
+        monkeypatch.setenv("HUB_AUTH_CACHE_SECONDS", "0.3")
+        get_settings.cache_clear()
+        try:
+            headers = await make_key(role=Role.OPS)
+            assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+            # Another process revokes it: this one trusts its cache for at most the window, then asks again.
+            prefix = headers["Authorization"].split("_")[1]
+            await ApiKey.filter(prefix=prefix).update(revoked_at=datetime.now(timezone.utc))
+            assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+            await asyncio.sleep(0.35)
+            assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+        finally:
+            monkeypatch.delenv("HUB_AUTH_CACHE_SECONDS")
+            get_settings.cache_clear()
