@@ -1,4 +1,5 @@
-"""Idempotent client writes: a retried request with the same Idempotency-Key gets the first answer.
+"""Idempotent client writes: a retried request with the same Idempotency-Key gets the first answer
+(for 24 hours; `idempotency_prune` forgets older answers).
 
 Run inside the request's transaction, so the stored answer commits together with the change.
 """

@@ -86,3 +86,19 @@ class TestBodyLimit:
 
         response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=chunks())
         assert response.status_code == 413 and response.json()["type"] == "/problems/too-large"
+
+
+class TestIdempotencyPrune:
+    async def test_answers_older_than_a_day_are_forgotten(self, client):
+        from datetime import datetime, timedelta, timezone
+
+        from hub.idempotency.jobs import prune
+        from hub.idempotency.models import IdempotencyRecord
+
+        ops = await make_key(role=Role.OPS)
+        body = {"code": "GD", "name": "广东省", "level": "province"}
+        await client.post("/api/v1/regions", headers={**ops, "Idempotency-Key": "k1"}, json=body)
+        now = datetime.now(timezone.utc)
+        assert await prune(now=now) == 0
+        assert await prune(now=now + timedelta(hours=25)) == 1
+        assert await IdempotencyRecord.all().count() == 0
