@@ -1,4 +1,4 @@
-"""Keyset pagination: stable and fast at any depth, unlike OFFSET on tables of millions of rows."""
+"""Keyset pagination (stable and fast at any depth, unlike OFFSET on tables of millions of rows) and filters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from tortoise.queryset import QuerySet
 from hub.schemas import Page
 
 T = TypeVar("T")
+
+
+def filter_given(query: QuerySet, **filters: Any) -> QuerySet:
+    """Apply each filter whose value was given: None (and an empty search text) means "any"."""
+    return query.filter(**{name: value for name, value in filters.items() if value is not None and value != ""})
 
 
 async def paginate(query: QuerySet, *, limit: int, after: int | None, to_out: Callable[[Any], T]) -> Page[T]:

@@ -16,6 +16,7 @@ from tortoise.queryset import QuerySet
 from hub.campaigns.models import Campaign, CampaignStatus
 from hub.customers.models import Channel
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.pagination import filter_given
 from hub.products.models import Product
 
 DRAFT, APPROVED, RUNNING, ENDED = CampaignStatus.DRAFT, CampaignStatus.APPROVED, CampaignStatus.RUNNING, CampaignStatus.ENDED
@@ -66,11 +67,7 @@ def list_campaigns(
     *, status: CampaignStatus | None = None, q: str | None = None, active_at: datetime | None = None
 ) -> QuerySet:
     """Campaigns by status, part of the name, or whose window contains ``active_at`` (start ≤ t < end)."""
-    query = _loaded()
-    if status is not None:
-        query = query.filter(status=status)
-    if q:
-        query = query.filter(name__icontains=q)
+    query = filter_given(_loaded(), status=status, name__icontains=q)
     if active_at is not None:
         active_at = active_at.astimezone(timezone.utc)  # SQLite compares stored UTC text
         query = query.filter(starts_at__lte=active_at, ends_at__gt=active_at)

@@ -14,6 +14,7 @@ from typing import Any
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.phones import InvalidPhone, mask_phone, phone_hash
 from hub.errors import Conflict, FieldError, InvalidInput, NotFound
+from hub.pagination import filter_given
 from hub.regions.models import Region
 from hub.stores.models import Store
 
@@ -161,13 +162,7 @@ async def list_customers(
         keys.append(IdentityKey(identity_kind, identity_value))
     for key in keys:
         query = query.filter(id=await owner_of(key) or 0)  # no owner: id 0 matches nothing
-    if home_store_id is not None:
-        query = query.filter(home_store_id=home_store_id)
-    if region_id is not None:
-        query = query.filter(region_id=region_id)
-    if do_not_disturb is not None:
-        query = query.filter(do_not_disturb=do_not_disturb)
-    return query
+    return filter_given(query, home_store_id=home_store_id, region_id=region_id, do_not_disturb=do_not_disturb)
 
 
 async def live_customer(*, customer_id: int) -> Customer:

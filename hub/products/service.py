@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hub.errors import InvalidInput, NotFound
+from hub.pagination import filter_given
 from hub.products.models import Product, ProductCategory
 
 
@@ -48,15 +49,7 @@ def list_products(
     min_price_fen: int | None = None,
     max_price_fen: int | None = None,
 ):
-    query = Product.all()
-    if category is not None:
-        query = query.filter(category=category)
-    if active is not None:
-        query = query.filter(active=active)
-    if q:
-        query = query.filter(name__icontains=q)
-    if min_price_fen is not None:
-        query = query.filter(price_fen__gte=min_price_fen)
-    if max_price_fen is not None:
-        query = query.filter(price_fen__lte=max_price_fen)
-    return query
+    return filter_given(
+        Product.all(), category=category, active=active, name__icontains=q,
+        price_fen__gte=min_price_fen, price_fen__lte=max_price_fen,
+    )

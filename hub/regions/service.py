@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.errors import InvalidInput, NotFound
+from hub.pagination import filter_given
 from hub.regions.models import PARENT_LEVEL, Region, RegionLevel
 
 
@@ -49,14 +50,7 @@ async def rename_region(*, region_id: int, name: str) -> Region:
 
 
 def list_regions(*, level: RegionLevel | None = None, parent_id: int | None = None, q: str | None = None):
-    query = Region.all()
-    if level is not None:
-        query = query.filter(level=level)
-    if parent_id is not None:
-        query = query.filter(parent_id=parent_id)
-    if q:
-        query = query.filter(name__icontains=q)
-    return query
+    return filter_given(Region.all(), level=level, parent_id=parent_id, name__icontains=q)
 
 
 async def region_ids_under(region_id: int) -> list[int]:

@@ -8,6 +8,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from hub.errors import InvalidInput, NotFound
+from hub.pagination import filter_given
 from hub.staff.models import Staff, StaffRole
 
 
@@ -72,13 +73,7 @@ def list_staff(
     active: bool | None = None,
     q: str | None = None,
 ) -> QuerySet[Staff]:
-    query = Staff.all().select_related("store")
-    if store_id is not None:
-        query = query.filter(store_id=store_id)
-    if role is not None:
-        query = query.filter(role=role)
-    if active is not None:
-        query = query.filter(active=active)
+    query = filter_given(Staff.all().select_related("store"), store_id=store_id, role=role, active=active)
     if q:
         query = query.filter(Q(name__icontains=q) | Q(staff_no__icontains=q))
     return query

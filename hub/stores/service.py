@@ -7,6 +7,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from hub.errors import InvalidInput, NotFound
+from hub.pagination import filter_given
 from hub.regions.models import Region, RegionLevel
 from hub.stores.models import Store, StoreKind
 
@@ -86,15 +87,7 @@ def list_stores(
     store_id: int | None = None,
 ) -> QuerySet[Store]:
     """Stores matching every filter given; ``store_id`` pins the list to one store (store-scoped keys)."""
-    query = Store.all().select_related("region")
-    if store_id is not None:
-        query = query.filter(id=store_id)
-    if region_ids is not None:
-        query = query.filter(region_id__in=region_ids)
-    if kind is not None:
-        query = query.filter(kind=kind)
-    if active is not None:
-        query = query.filter(active=active)
-    if q:
-        query = query.filter(name__icontains=q)
-    return query
+    return filter_given(
+        Store.all().select_related("region"),
+        id=store_id, region_id__in=region_ids, kind=kind, active=active, name__icontains=q,
+    )
