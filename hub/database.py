@@ -32,6 +32,8 @@ HUB_MODEL_MODULES = [
     "hub.products.models",
     "hub.customers.models",
     "hub.campaigns.models",
+    "hub.codes.models",
+    "hub.events.models",
 ]
 
 

@@ -73,7 +73,7 @@ async def migrated_database():
 async def _empty_tables() -> None:
     conn = Tortoise.get_connection("default")
     tables = [m._meta.db_table for app in Tortoise.apps.values() for m in app.values()]
-    tables += ["campaign_product"]
+    tables += ["campaign_product", "code_product"]  # many-to-many tables have no model
     if database.dialect() == "postgres":
         await conn.execute_script(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY CASCADE")
     else:

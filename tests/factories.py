@@ -48,3 +48,20 @@ async def make_key(*, role: Role = Role.OPS, store: Store | None = None, staff: 
     _, clear = await create_key(role=role, name=name, store_code=store.code if store else None,
                                 staff_no=staff.staff_no if staff else None)
     return {"Authorization": f"Bearer {clear}"}
+
+
+async def make_code(*, kind: "CodeKind | None" = None, store: Store | None = None, staff: Staff | None = None,
+                    slug: str | None = None, target_url: str | None = None, **fields) -> "Code":
+    """A code straight in the table (no API checks): a staff code of a new store's member by default."""
+    from hub.codes.models import Code, CodeKind
+
+    n = next(_seq)
+    kind = kind or CodeKind.STAFF
+    if kind == CodeKind.STAFF and staff is None:
+        staff = await make_staff(store=store)
+    if staff is not None and store is None:
+        store = await staff.store
+    return await Code.create(
+        slug=slug or f"TestSlug{n:04d}", kind=kind, store=store, staff=staff,
+        target_url=target_url or f"http://hub.test/s/{store.code if store else 'x'}", **fields,
+    )
