@@ -30,7 +30,7 @@ class EventType(StrEnum):
 
 
 class Event(Model):
-    """One funnel step with its attribution; ``props`` holds what only that type needs."""
+    """One funnel step with its attribution; props holds what only that type needs."""
 
     id = fields.BigIntField(primary_key=True)
     type = fields.CharEnumField(EventType, max_length=24)

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('counted', fields.BooleanField(default=True)),
                 ('props', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
             ],
-            options={'table': 'event', 'app': 'hub', 'indexes': [Index(fields=['code_id', 'occurred_at']), Index(fields=['type', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'One funnel step with its attribution; ``props`` holds what only that type needs.'},
+            options={'table': 'event', 'app': 'hub', 'indexes': [Index(fields=['code_id', 'occurred_at']), Index(fields=['type', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'One funnel step with its attribution; props holds what only that type needs.'},
             bases=['Model'],
         ),
         ops.CreateModel(
