@@ -29,9 +29,8 @@ class EventType(StrEnum):
     TOUCH_CLICKED = "touch_clicked"
 
 
+# One funnel step with its attribution; props holds what only that type needs.
 class Event(Model):
-    """One funnel step with its attribution; props holds what only that type needs."""
-
     id = fields.BigIntField(primary_key=True)
     type = fields.CharEnumField(EventType, max_length=24)
     occurred_at = fields.DatetimeField(db_index=True)
@@ -52,9 +51,8 @@ class Event(Model):
         indexes = (("code_id", "occurred_at"), ("type", "occurred_at"))
 
 
+# Scan figures per code per day (Asia/Shanghai), kept by the scan writer with upserts.
 class ScanDaily(Model):
-    """Scan figures per code per day (Asia/Shanghai), kept by the scan writer with upserts."""
-
     id = fields.BigIntField(primary_key=True)
     code_id = fields.IntField()
     day = fields.DateField()
@@ -77,9 +75,8 @@ class ScanDaily(Model):
         unique_together = (("code_id", "day"),)
 
 
+# Which visitor already scanned which code in which hour: makes "unique scanners" exact.
 class ScanVisitorHour(Model):
-    """Which visitor already scanned which code in which hour: makes "unique scanners" exact."""
-
     id = fields.BigIntField(primary_key=True)
     code_id = fields.IntField()
     visitor_id = fields.CharField(max_length=40)
@@ -90,9 +87,8 @@ class ScanVisitorHour(Model):
         unique_together = (("code_id", "visitor_id", "hour"),)
 
 
+# An anonymous visitor (cookie id): first and last touch, later merged into the customer.
 class Visitor(Model):
-    """An anonymous visitor (cookie id): first and last touch, later merged into the customer."""
-
     id = fields.BigIntField(primary_key=True)
     visitor_id = fields.CharField(max_length=40, unique=True)
     customer_id = fields.BigIntField(null=True, db_index=True)

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('counted', fields.BooleanField(default=True)),
                 ('props', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
             ],
-            options={'table': 'event', 'app': 'hub', 'indexes': [Index(fields=['code_id', 'occurred_at']), Index(fields=['type', 'occurred_at'])], 'pk_attr': 'id', 'table_description': 'One funnel step with its attribution; props holds what only that type needs.'},
+            options={'table': 'event', 'app': 'hub', 'indexes': [Index(fields=['code_id', 'occurred_at']), Index(fields=['type', 'occurred_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -89,7 +89,7 @@ class Migration(migrations.Migration):
                 ('browser', fields.BigIntField(default=0)),
                 ('bots', fields.BigIntField(default=0)),
             ],
-            options={'table': 'scan_daily', 'app': 'hub', 'unique_together': (('code_id', 'day'),), 'pk_attr': 'id', 'table_description': 'Scan figures per code per day (Asia/Shanghai), kept by the scan writer with upserts.'},
+            options={'table': 'scan_daily', 'app': 'hub', 'unique_together': (('code_id', 'day'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -100,7 +100,7 @@ class Migration(migrations.Migration):
                 ('visitor_id', fields.CharField(max_length=40)),
                 ('hour', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'scan_visitor_hour', 'app': 'hub', 'unique_together': (('code_id', 'visitor_id', 'hour'),), 'pk_attr': 'id', 'table_description': 'Which visitor already scanned which code in which hour: makes "unique scanners" exact.'},
+            options={'table': 'scan_visitor_hour', 'app': 'hub', 'unique_together': (('code_id', 'visitor_id', 'hour'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
                 ('last_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('last_attribution', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
             ],
-            options={'table': 'visitor', 'app': 'hub', 'pk_attr': 'id', 'table_description': 'An anonymous visitor (cookie id): first and last touch, later merged into the customer.'},
+            options={'table': 'visitor', 'app': 'hub', 'pk_attr': 'id'},
             bases=['Model'],
         ),
     ]
