@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
 
+    # Codes and the public link /c/{slug}: hosts a code may point at besides our own storefront
+    # (comma-separated; a leading dot allows subdomains), and how scans are written.
+    wecom_contact_hosts: str = "work.weixin.qq.com,wework.qpic.cn"
+    livestream_hosts: str = "channels.weixin.qq.com,live.weixin.qq.com"
+    attribution_token_days: int = Field(default=30, ge=1, le=365)
+    scan_flush_seconds: float = Field(default=0.5, gt=0, le=60)
+    scan_buffer_max: int = Field(default=2000, ge=1, le=1_000_000)
+
     # Seconds a checked API key is trusted without a lookup; a revocation reaches other processes within it.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
@@ -111,6 +119,18 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             self.secret_key = SecretStr(_generated_secret(self.var_dir))
         return self
+
+    @field_validator("wecom_contact_hosts", "livestream_hosts")
+    @classmethod
+    def _host_list(cls, value: str) -> str:
+        for host in filter(None, (h.strip().lower() for h in value.split(","))):
+            if not re.fullmatch(r"\.?[a-z0-9-]+(\.[a-z0-9-]+)+", host):
+                raise ValueError(f"{host!r} is not a host name (comma-separated, e.g. a.example,.b.example)")
+        return value
+
+    @staticmethod
+    def hosts(value: str) -> list[str]:
+        return [h.strip().lower() for h in value.split(",") if h.strip()]
 
     @property
     def is_sqlite(self) -> bool:
