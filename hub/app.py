@@ -10,6 +10,8 @@ from fastapi import APIRouter, FastAPI
 from hub import database, jobs
 from hub.errors import install_error_handlers
 from hub.health import router as health_router
+from hub.links import lifecycle as links
+from hub.links.api import router as links_router
 from hub.logging import configure_logging
 from hub.middleware import RequestContextMiddleware
 from hub.settings import Settings, get_settings
@@ -25,6 +27,9 @@ API_ROUTERS = [
     "hub.campaigns.api",
     "hub.imports.api",
     "hub.outbox.api",
+    "hub.codes.api",
+    "hub.codes.images_api",
+    "hub.codes.stats_api",
 ]
 
 
@@ -47,9 +52,11 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         configure_logging(settings)
         await database.connect(settings)
         await jobs.open_queue(settings)
+        await links.start(settings)
         try:
             yield
         finally:
+            await links.stop()  # scans still buffered are written before the database closes
             await jobs.close_queue()
             await database.disconnect()
 
@@ -63,5 +70,6 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(links_router)
     app.include_router(api_router())
     return app

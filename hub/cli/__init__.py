@@ -38,6 +38,7 @@ DOMAIN_COMMANDS = [
     ("hub.staff.cli", "staff", "List staff."),
     ("hub.products.cli", "products", "List products."),
     ("hub.customers.cli", "customers", "Look up customers."),
+    ("hub.codes.cli", "codes", "Store, product and staff codes, livestream links: create, batch, statistics."),
     ("hub.campaigns.cli", "campaigns", "List and show campaigns (approval happens over the API, per key)."),
 ]
 

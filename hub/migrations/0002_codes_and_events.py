@@ -119,4 +119,9 @@ class Migration(migrations.Migration):
             options={'table': 'visitor', 'app': 'hub', 'pk_attr': 'id'},
             bases=['Model'],
         ),
+        ops.AddField(
+            model_name='Store',
+            name='logo_png',
+            field=fields.BinaryField(null=True),
+        ),
     ]

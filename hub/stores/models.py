@@ -24,6 +24,7 @@ class Store(TimestampedModel):
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
     active = fields.BooleanField(default=True)
+    logo_png = fields.BinaryField(null=True)  # small square PNG put in the middle of the store's QR codes
 
     class Meta:
         table = "store"

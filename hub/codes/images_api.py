@@ -1,0 +1,5 @@
+"""hub.codes.images_api (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["codes"])

@@ -1,0 +1,5 @@
+"""The public link /c/{slug} (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["public links"])
