@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +53,7 @@ class Options:
     warmup: int = 500
     concurrency: int = 16
     max_seconds: float = 5.0
+    workers: int = 2  # API processes of the hubs and baselines a case starts itself (``start_hub_server``)
 
 
 # --------------------------------------------------------------------------------------------- processes
@@ -212,6 +214,7 @@ class Hub:
     process: subprocess.Popen
     log_path: Path
     seeded_with: str
+    env: dict[str, str] = field(default_factory=dict)  # to start more servers on the same database and Redis
     _paths: set[str] | None = None
 
     @property
@@ -297,7 +300,7 @@ def start_hub(options: Options, procs: Processes, *, workdir: Path, meta: dict) 
         count = asyncio.run(_seed_regions(base_url, key))
         seeded_with = f"{count} regions through the API (hub.demo.data not there yet)"
         console.print(f"  seeded {count} regions through the API in {time.perf_counter() - started:.1f} s")
-    return Hub(base_url=base_url, key=key, process=proc, log_path=log_path, seeded_with=seeded_with)
+    return Hub(base_url=base_url, key=key, process=proc, log_path=log_path, seeded_with=seeded_with, env=env)
 
 
 # --------------------------------------------------------------------------------------------- measuring
@@ -312,6 +315,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     first_error: str | None = None
+    warmup_requests: int = 0
+    warmup_errors: int = 0
 
 
 @dataclass
@@ -331,15 +336,19 @@ class Figure:
         return f"{value:,.0f}" if self.unit == "req/s" else f"{value:,.1f}"
 
 
-def run_load(url: str, *, headers: dict[str, str], options: Options, expect_body: bytes | None) -> LoadResult:
+def run_load(url: str, *, headers: dict[str, str], options: Options, expect_body: bytes | None,
+             expect_status: int = 200, paths_file: Path | None = None) -> LoadResult:
     """One run of the load generator, in its own process (``bench/load.py``)."""
     argv = [
         sys.executable, "-m", "bench.load", url,
         "--concurrency", str(options.concurrency), "--warmup", str(options.warmup),
         "--requests", str(options.requests), "--max-seconds", str(options.max_seconds),
+        "--expect-status", str(expect_status),
     ]
     if expect_body is not None:
         argv += ["--expect-sha256", hashlib.sha256(expect_body).hexdigest()]
+    if paths_file is not None:
+        argv += ["--paths-file", str(paths_file)]
     timeout = 2 * options.max_seconds + 60
     try:
         done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
@@ -361,42 +370,77 @@ class Bench:
     hub: Hub
     workdir: Path
     notes: list[str] = field(default_factory=list)
+    sent: dict[str, int] = field(default_factory=dict)  # requests each server answered in compare(), warm-up included
 
     def note(self, text: str) -> None:
         """A line printed under the table (what was measured, sizes, caveats)."""
         self.notes.append(text)
 
-    def start_baseline(self, *, name: str, path: str, body: bytes, content_type: str) -> str:
-        """A bare FastAPI app in its own process answering GET ``path`` with ``body``; returns its base URL."""
+    def start_baseline(self, *, name: str, path: str, body: bytes, content_type: str, status: int = 200,
+                       headers: dict[str, str] | None = None, workers: int = 1) -> str:
+        """A bare FastAPI app in its own process(es) answering GET ``path`` (a route template such as
+        ``/c/{slug}`` is fine) with ``status``, ``headers`` and ``body``; returns its base URL."""
         body_file = self.workdir / f"{name}.body"
         body_file.write_bytes(body)
         port = free_port()
+        extra = [arg for name_, value in (headers or {}).items() for arg in ("--header", f"{name_}: {value}")]
         proc, log_path = self.procs.start(
             f"baseline-{name}",
             [sys.executable, "-m", "bench.baseline", "--path", path, "--body-file", str(body_file),
-             "--content-type", content_type, "--port", str(port)],
+             "--content-type", content_type, "--port", str(port), "--status", str(status),
+             "--workers", str(workers), *extra],
             env=clean_env(PYTHONPATH=str(ROOT)), cwd=ROOT,
         )
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready(base_url + "/healthz", proc, log_path)
         check = httpx.get(base_url + path, timeout=5, trust_env=False)
-        if check.content != body or check.headers.get("content-type") != content_type:
-            raise BenchError(f"the baseline for {path} does not answer the same bytes and content-type as the hub")
+        if (check.content != body or check.headers.get("content-type") != content_type or check.status_code != status
+                or any(check.headers.get(k) != v for k, v in (headers or {}).items())):
+            raise BenchError(f"the baseline for {path} does not answer the same status, headers and bytes as the hub")
         return base_url
 
+    def start_hub_server(self, *, name: str, workers: int) -> tuple[str, subprocess.Popen, Path]:
+        """Another ``hub serve --workers N`` on the shared hub's database and Redis; returns (base URL,
+        process, log). Stop it with ``stop_gracefully`` to have its lifespan shutdown run."""
+        port = free_port()
+        proc, log_path = self.procs.start(
+            name, [str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env=self.hub.env, cwd=self.workdir,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_ready(base_url + "/readyz", proc, log_path)
+        console.print(f"  {name}: ready on {base_url} with {workers} API processes (log {log_path.relative_to(ROOT)})")
+        return base_url, proc, log_path
+
+    def stop_gracefully(self, proc: subprocess.Popen, log_path: Path, *, grace: float = 60.0) -> None:
+        """SIGTERM and wait for the server's own shutdown (uvicorn finishes requests, then the lifespan)."""
+        self.procs.stop(proc, grace=grace)
+        if proc.returncode not in (0, -signal.SIGTERM):
+            raise BenchError(f"the server did not stop cleanly (exit {proc.returncode}):\n{log_tail(log_path)}")
+
     def compare(
-        self, *, label: str, path: str, baseline_url: str, headers: dict[str, str], expect_body: bytes | None
+        self, *, label: str, path: str, baseline_url: str, headers: dict[str, str], expect_body: bytes | None,
+        hub_url: str | None = None, baseline_headers: dict[str, str] | None = None, expect_status: int = 200,
+        paths_file: Path | None = None,
     ) -> list[Figure]:
-        """Alternate hub and baseline runs for ``options.rounds`` rounds; medians of each figure."""
-        targets = {"hub": (self.hub.base_url + path, headers), "baseline": (baseline_url + path, {})}
+        """Alternate hub and baseline runs for ``options.rounds`` rounds; medians of each figure.
+
+        ``hub_url`` measures another hub server than the shared one; ``paths_file`` sends several paths in
+        turn (``path`` then only names the figure); ``expect_status`` is what every answer must be."""
+        hub_url = hub_url or self.hub.base_url
+        targets = {"hub": (hub_url + path, headers), "baseline": (baseline_url + path, baseline_headers or {})}
         results: dict[str, list[LoadResult]] = {"hub": [], "baseline": []}
         for round_no in range(self.options.rounds):
             order = ["hub", "baseline"] if round_no % 2 == 0 else ["baseline", "hub"]
             for who in order:
                 url, hdrs = targets[who]
-                result = run_load(url, headers=hdrs, options=self.options, expect_body=expect_body)
-                if result.errors:
-                    raise BenchError(f"{who} answered {result.errors} bad response(s) on {path}: {result.first_error}")
+                result = run_load(url, headers=hdrs, options=self.options, expect_body=expect_body,
+                                  expect_status=expect_status, paths_file=paths_file)
+                if result.errors or result.warmup_errors:
+                    raise BenchError(f"{who} answered {result.errors + result.warmup_errors} bad response(s) on "
+                                     f"{path}: {result.first_error}")
+                server = hub_url if who == "hub" else baseline_url
+                self.sent[server] = self.sent.get(server, 0) + result.requests + result.warmup_requests
                 results[who].append(result)
                 console.print(
                     f"  round {round_no + 1}/{self.options.rounds} {who:8} {result.rps:8,.0f} req/s"
@@ -411,6 +455,18 @@ class Bench:
             Figure(f"{label}: p50 latency (ms)", median("hub", "p50_ms"), median("baseline", "p50_ms"), "ms"),
             Figure(f"{label}: p99 latency (ms)", median("hub", "p99_ms"), median("baseline", "p99_ms"), "ms"),
         ]
+
+    def time_both(self, *, label: str, hub: Callable[[], object], baseline: Callable[[], object]) -> Figure:
+        """A timing that is not HTTP load (rendering, parsing...): ``hub`` and ``baseline`` run in this process,
+        alternately for ``options.rounds`` rounds; the figure is the median wall time of each, in ms."""
+        times: dict[str, list[float]] = {"hub": [], "baseline": []}
+        for round_no in range(self.options.rounds):
+            for who in (["hub", "baseline"] if round_no % 2 == 0 else ["baseline", "hub"]):
+                started = time.perf_counter()
+                (hub if who == "hub" else baseline)()
+                times[who].append((time.perf_counter() - started) * 1000)
+                console.print(f"  round {round_no + 1}/{self.options.rounds} {who:8} {times[who][-1]:10,.1f} ms")
+        return Figure(label, statistics.median(times["hub"]), statistics.median(times["baseline"]), "ms")
 
 
 # --------------------------------------------------------------------------------------------- reporting

@@ -1,9 +1,11 @@
 """The load generator, run in its own process: ``python -m bench.load URL [options]``.
 
 ``--concurrency`` workers each keep one keep-alive HTTP/1.1 connection busy: a warm-up (not measured),
-then ``--requests`` requests or ``--max-seconds``, whichever ends first. Every answer must be a 200 (and,
-with ``--expect-sha256``, exactly the expected body), or it counts as an error. Prints one JSON object:
-requests, errors, first_error, seconds, rps, p50_ms, p99_ms. Only loopback URLs are accepted.
+then ``--requests`` requests or ``--max-seconds``, whichever ends first. Every answer must have the
+``--expect-status`` (200 by default; and, with ``--expect-sha256``, exactly the expected body), or it counts
+as an error. ``--paths-file`` sends several paths in turn (each connection starts at a different one).
+Prints one JSON object: requests, errors, first_error, seconds, rps, p50_ms, p99_ms, warmup_requests,
+warmup_errors. Only loopback URLs are accepted.
 
 Two clients: ``raw`` (default), a minimal asyncio HTTP/1.1 client, and ``httpx``. On a small machine
 httpx spends over a millisecond of CPU per request, so it caps what can be measured well below what
@@ -22,6 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -39,18 +42,22 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class RawConnection:
-    """One keep-alive HTTP/1.1 connection sending the same GET again and again."""
+    """One keep-alive HTTP/1.1 connection sending the same GET (or the same few GETs in turn) again and again."""
 
-    def __init__(self, host: str, port: int, request: bytes) -> None:
-        self.host, self.port, self.request = host, port, request
+    def __init__(self, host: str, port: int, request: bytes | list[bytes], start: int = 0) -> None:
+        self.host, self.port = host, port
+        self.requests = request if isinstance(request, list) else [request]
+        self.next = start % len(self.requests)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def fetch(self) -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        request = self.requests[self.next]
+        self.next = (self.next + 1) % len(self.requests)
         try:
-            self.writer.write(self.request)
+            self.writer.write(request)
             head = await self.reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             status = int(lines[0].split(" ", 2)[1])
@@ -89,7 +96,8 @@ class RawConnection:
 
 
 async def phase(
-    fetchers: list[Fetch], *, count: int, deadline: float, expect_sha256: str | None, latencies: list[float] | None
+    fetchers: list[Fetch], *, count: int, deadline: float, expect_sha256: str | None, latencies: list[float] | None,
+    expect_status: int = 200,
 ) -> tuple[int, int, str | None]:
     """Send ``count`` requests over the fetchers (one worker each); returns (done, errors, first error)."""
     remaining = count
@@ -104,7 +112,7 @@ async def phase(
             problem = None
             try:
                 status, body = await asyncio.wait_for(fetch(), 10)
-                if status != 200:
+                if status != expect_status:
                     problem = f"HTTP {status}: {body[:200]!r}"
                 elif expect_sha256 and hashlib.sha256(body).hexdigest() != expect_sha256:
                     problem = f"body differs from the expected one ({len(body)} bytes)"
@@ -134,12 +142,20 @@ async def run(args: argparse.Namespace) -> dict:
         name, _, value = header.partition(":")
         headers[name.strip()] = value.strip()
     closers = []
+    targets = [parts.path + (f"?{parts.query}" if parts.query else "")]
+    if args.paths_file:
+        targets = [line.strip() for line in args.paths_file.read_text().splitlines() if line.strip()]
     if args.client == "raw":
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Accept: */*", "User-Agent: hub-bench"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        connections = [RawConnection(parts.hostname, parts.port or 80, request) for _ in range(args.concurrency)]
+        requests = []
+        for target in targets:
+            lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Accept: */*"]
+            if not any(k.lower() == "user-agent" for k in headers):
+                lines.append("User-Agent: hub-bench")
+            lines += [f"{k}: {v}" for k, v in headers.items()]
+            requests.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        spread = max(1, len(requests) // args.concurrency)  # connections start at different paths
+        connections = [RawConnection(parts.hostname, parts.port or 80, requests, start=i * spread)
+                       for i in range(args.concurrency)]
         fetchers: list[Fetch] = [c.fetch for c in connections]
         closers = [c.close for c in connections]
     else:
@@ -147,21 +163,24 @@ async def run(args: argparse.Namespace) -> dict:
 
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         client = httpx.AsyncClient(headers=headers, limits=limits, timeout=10, trust_env=False)
+        base = f"{parts.scheme}://{parts.netloc}"
+        turn = iter(range(10**12))
 
         async def fetch() -> tuple[int, bytes]:
-            response = await client.get(args.url)
+            response = await client.get(base + targets[next(turn) % len(targets)])
             return response.status_code, response.content
 
         fetchers = [fetch] * args.concurrency
         closers = [client.aclose]
     try:
-        await phase(fetchers, count=args.warmup, deadline=time.perf_counter() + args.max_seconds,
-                    expect_sha256=args.expect_sha256, latencies=None)
+        warmup_done, warmup_errors, _ = await phase(
+            fetchers, count=args.warmup, deadline=time.perf_counter() + args.max_seconds,
+            expect_sha256=args.expect_sha256, latencies=None, expect_status=args.expect_status)
         latencies: list[float] = []
         started = time.perf_counter()
         done, errors, first_error = await phase(
             fetchers, count=args.requests, deadline=started + args.max_seconds,
-            expect_sha256=args.expect_sha256, latencies=latencies,
+            expect_sha256=args.expect_sha256, latencies=latencies, expect_status=args.expect_status,
         )
         seconds = time.perf_counter() - started
     finally:
@@ -176,6 +195,8 @@ async def run(args: argparse.Namespace) -> dict:
         "rps": (done - errors) / seconds if seconds > 0 else 0.0,
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
+        "warmup_requests": warmup_done,
+        "warmup_errors": warmup_errors,
     }
 
 
@@ -201,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=bounded(1, 1_000_000), default=3000)
     parser.add_argument("--max-seconds", type=bounded(0.1, 300, float), default=15.0)
     parser.add_argument("--expect-sha256", help="every 200 body must have this SHA-256, else it is an error")
+    parser.add_argument("--expect-status", type=bounded(100, 599), default=200,
+                        help="the status every answer must have (default %(default)s; 302 for redirects)")
+    parser.add_argument("--paths-file", type=Path,
+                        help="paths (with query) to send in turn, one per line, on the URL's host and port")
     args = parser.parse_args(argv)
     parts = urlsplit(args.url)
     if parts.scheme != "http" or parts.hostname not in LOOPBACK:

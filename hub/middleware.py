@@ -19,10 +19,14 @@ def _route_template(scope) -> str:
     """The matched route's template (``/api/v1/stores/{store_id}``), so metrics do not explode per id."""
     # FastAPI ≥0.16x keeps included routers apart and records the full path here.
     effective = scope.get("fastapi", {}).get("effective_route_context")
-    if effective is not None:
-        return effective.path
+    if effective is not None:  # a plain Starlette route (the public link) keeps its path on the route
+        return effective.path or getattr(effective.starlette_route, "path", None) or "unmatched"
     return getattr(scope.get("route"), "path", None) or "unmatched"
 
+
+# Answers not logged one line each (still counted in metrics): the public link's redirects, tens of millions,
+# are stored as scan events, and the log line would cost as much as the redirect itself.
+UNLOGGED = {("/c/{slug}", 302)}
 
 # Bodies above these sizes are refused before anything reads them (longest matching path prefix wins).
 BODY_LIMITS = {"": 1024 * 1024, "/api/v1/imports": 21 * 1024 * 1024}
@@ -99,17 +103,18 @@ class RequestContextMiddleware:
             REQUESTS.labels(scope["method"], route, str(status)).inc()
             LATENCY.labels(scope["method"], route).observe(elapsed)
             state = scope.get("state", {})
-            log.info(
-                "%s %s %s",
-                scope["method"],
-                route,
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "key_prefix": state.get("key_prefix"),
-                },
-            )
+            if (route, status) not in UNLOGGED:
+                log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    route,
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "key_prefix": state.get("key_prefix"),
+                    },
+                )
             request_id_var.reset(token)

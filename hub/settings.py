@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     scan_flush_seconds: float = Field(default=0.5, gt=0, le=60)
     scan_buffer_max: int = Field(default=2000, ge=1, le=1_000_000)
 
+    card_font: str | None = None  # a .ttf/.ttc with Chinese glyphs for code cards; default: the first found
+
     # Seconds a checked API key is trusted without a lookup; a revocation reaches other processes within it.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 

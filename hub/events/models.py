@@ -55,7 +55,7 @@ class Event(Model):
 class ScanDaily(Model):
     id = fields.BigIntField(primary_key=True)
     code_id = fields.IntField()
-    day = fields.DateField()
+    day = fields.DateField(db_index=True)  # ops-wide figures filter by the day range alone
     store_id = fields.IntField(null=True, db_index=True)
     staff_id = fields.IntField(null=True, db_index=True)
     product_id = fields.IntField(null=True)
@@ -101,3 +101,4 @@ class Visitor(Model):
 
     class Meta:
         table = "visitor"
+        indexes = (("first_code_id", "first_at"), ("last_code_id", "last_at"))

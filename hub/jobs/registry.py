@@ -37,7 +37,7 @@ JOBS_BY_NAME: dict[str, JobSpec] = {}
 PERIODIC: dict[str, PeriodicSpec] = {}
 
 # Module paths whose import registers jobs; each domain with a jobs.py adds itself here.
-JOB_MODULES = ["hub.outbox.jobs", "hub.campaigns.jobs", "hub.idempotency.jobs"]
+JOB_MODULES = ["hub.outbox.jobs", "hub.campaigns.jobs", "hub.idempotency.jobs", "hub.codes.jobs", "hub.links.jobs"]
 
 RETRY_MAX_SECONDS = 300.0
 

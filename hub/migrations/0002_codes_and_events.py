@@ -74,7 +74,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('code_id', fields.IntField()),
-                ('day', fields.DateField()),
+                ('day', fields.DateField(db_index=True)),
                 ('store_id', fields.IntField(null=True, db_index=True)),
                 ('staff_id', fields.IntField(null=True, db_index=True)),
                 ('product_id', fields.IntField(null=True)),
@@ -104,6 +104,17 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='StoreLogo',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('store', fields.OneToOneField('hub.Store', source_field='store_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('png', fields.BinaryField()),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'store_logo', 'app': 'hub', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Visitor',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -116,12 +127,7 @@ class Migration(migrations.Migration):
                 ('last_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('last_attribution', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
             ],
-            options={'table': 'visitor', 'app': 'hub', 'pk_attr': 'id'},
+            options={'table': 'visitor', 'app': 'hub', 'indexes': [Index(fields=['first_code_id', 'first_at']), Index(fields=['last_code_id', 'last_at'])], 'pk_attr': 'id'},
             bases=['Model'],
-        ),
-        ops.AddField(
-            model_name='Store',
-            name='logo_png',
-            field=fields.BinaryField(null=True),
         ),
     ]

@@ -3,6 +3,7 @@
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.models import Model
 
 from hub.modelbase import TimestampedModel
 
@@ -24,7 +25,18 @@ class Store(TimestampedModel):
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
     active = fields.BooleanField(default=True)
-    logo_png = fields.BinaryField(null=True)  # small square PNG put in the middle of the store's QR codes
 
     class Meta:
         table = "store"
+
+
+# The store's logo, put in the middle of its QR codes: a table of its own so that store queries never
+# carry up to 256 KB of image per row.
+class StoreLogo(Model):
+    id = fields.IntField(primary_key=True)
+    store = fields.OneToOneField("hub.Store", related_name=False, on_delete=fields.CASCADE)
+    png = fields.BinaryField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "store_logo"

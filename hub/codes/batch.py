@@ -1,0 +1,287 @@
+"""Batch generation: one code per staff member, per product or per store, for a store, a region or the
+whole province, delivered as a ZIP of QR images and printable cards with a manifest.csv.
+
+Running the same batch again reuses its codes: each carries ``batch_key`` (unique), so printed codes
+stay valid and a retried job creates nothing twice. ``prepare`` writes (run it in the caller's
+transaction); ``write_zip`` only renders, in a worker thread per code so the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from PIL import Image
+
+from hub.codes import cards, qr, slugs
+from hub.codes.models import Code, CodeKind
+from hub.codes.targets import storefront_url
+from hub.errors import InvalidInput
+from hub.products.models import Product
+from hub.regions.models import Region
+from hub.regions.service import region_ids_under
+from hub.settings import get_settings
+from hub.staff.models import Staff
+from hub.stores.models import Store, StoreLogo
+
+MAX_CODES = 10_000  # one ZIP of about 10,000 × 60 KB; larger scopes are split by city
+MANIFEST_COLUMNS = ("slug", "url", "qr_url", "kind", "store_code", "store_name", "staff_no", "staff_name",
+                    "product_sku", "product_name", "qr_file", "card_file")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same batch gives the same archive
+
+
+class Per(StrEnum):
+    STAFF = "staff"
+    PRODUCT = "product"
+    STORE = "store"
+
+
+_KIND = {Per.STAFF: CodeKind.STAFF, Per.PRODUCT: CodeKind.PRODUCT, Per.STORE: CodeKind.STORE}
+
+
+class BatchTooLarge(InvalidInput):
+    title = "The batch would make too many codes"
+
+
+@dataclass
+class BatchItem:
+    """One code of the batch, as plain data: what the manifest says and what its images show."""
+
+    slug: str
+    url: str
+    qr_url: str
+    kind: str
+    store_code: str
+    store_name: str
+    staff_no: str = ""
+    staff_name: str = ""
+    product_sku: str = ""
+    product_name: str = ""
+    qr_file: str = ""
+    card_file: str = ""
+    price_fen: int | None = None
+    store_id: int = 0  # whose logo goes in the middle (read while rendering: one logo in memory at a time)
+
+
+@dataclass
+class Prepared:
+    items: list[BatchItem]
+    created: int = 0
+    reused: int = 0
+    skipped_inactive: int = 0  # reused codes someone disabled: never printed again
+
+
+def batch_key(per: Per, store_id: int, staff_id: int | None = None, product_id: int | None = None) -> str:
+    return f"batch:{_KIND[per].value}:{store_id}:{staff_id or ''}:{product_id or ''}"
+
+
+async def resolve_region(code: str, *, field_name: str = "region") -> Region:
+    region = await Region.get_or_none(code=code)
+    if region is None:
+        raise InvalidInput.field(field_name, f"no region {code}")
+    return region
+
+
+async def scope_stores(*, store_id: int | None = None, region_id: int | None = None) -> list[Store]:
+    """Active stores of the scope in code order: one store, every store under a region, or all of them.
+
+    Without their logos (up to 256 KB each): a province's worth would not fit in memory.
+    """
+    query = Store.filter(active=True)
+    if store_id is not None:
+        query = query.filter(id=store_id)
+    elif region_id is not None:
+        query = query.filter(region_id__in=await region_ids_under(region_id))
+    return await query.order_by("code").only("id", "code", "name")
+
+
+async def count_codes(*, per: Per, stores: list[Store]) -> int:
+    """How many codes the batch makes, checked against ``MAX_CODES`` before any work starts."""
+    if per == Per.STORE:
+        total = len(stores)
+    elif per == Per.STAFF:
+        total = await Staff.filter(active=True, store_id__in=[s.id for s in stores]).count() if stores else 0
+    else:
+        total = len(stores) * await Product.filter(active=True).count()
+    if total > MAX_CODES:
+        raise BatchTooLarge.field("per", f"would make {total:,} codes, at most {MAX_CODES:,}: narrow the scope")
+    return total
+
+
+async def _targets(per: Per, stores: list[Store]) -> list[tuple[Store, Staff | None, Product | None]]:
+    if per == Per.STORE:
+        return [(store, None, None) for store in stores]
+    by_id = {store.id: store for store in stores}
+    if per == Per.STAFF:
+        staff = await Staff.filter(active=True, store_id__in=list(by_id)).order_by("staff_no") if stores else []
+        order = {store.id: n for n, store in enumerate(stores)}
+        staff = sorted(staff, key=lambda s: order[s.store_id])  # stable: store code, then staff number
+        return [(by_id[s.store_id], s, None) for s in staff]
+    products = await Product.filter(active=True).order_by("sku")
+    return [(store, None, product) for store in stores for product in products]
+
+
+def _file_part(value: str) -> str:
+    # Only these characters reach a path inside the ZIP: no "..", no slashes, nothing a shell trips on.
+    return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:40] or "_"
+
+
+async def prepare(*, per: Per, stores: list[Store], created_by_id: int | None = None) -> Prepared:
+    """Find or create the batch's codes (run inside ``transaction()``) and describe each for the ZIP."""
+    targets = await _targets(per, stores)
+    keys = [batch_key(per, st.id, sf.id if sf else None, pr.id if pr else None) for st, sf, pr in targets]
+    existing: dict[str, Code] = {}
+    for start in range(0, len(keys), 500):
+        for code in await Code.filter(batch_key__in=keys[start : start + 500]):
+            existing[code.batch_key] = code
+    prepared = Prepared(items=[])
+    for (store, staff, product), key in zip(targets, keys, strict=True):
+        code = existing.get(key)
+        if code is None:
+            name = staff.name if staff else (f"{store.name} {product.name}" if product else store.name)
+            code = await slugs.insert_code(
+                kind=_KIND[per], name=name[:100], store_id=store.id, staff_id=staff.id if staff else None,
+                product_id=product.id if product else None, batch_key=key, tags=["batch"],
+                target_url=storefront_url(store_code=store.code, product_sku=product.sku if product else None),
+                created_by_id=created_by_id,
+            )
+            prepared.created += 1
+        elif not code.active:
+            prepared.skipped_inactive += 1
+            continue
+        else:
+            prepared.reused += 1
+        label = _file_part(staff.staff_no if staff else (product.sku if product else "store"))
+        stem = f"{_file_part(store.code)}/{label}-{code.slug}"
+        prepared.items.append(BatchItem(
+            slug=code.slug, url=slugs.public_url(code.slug), qr_url=slugs.qr_url(code.slug), kind=code.kind.value,
+            store_code=store.code, store_name=store.name, staff_no=staff.staff_no if staff else "",
+            staff_name=staff.name if staff else "", product_sku=product.sku if product else "",
+            product_name=product.name if product else "", qr_file=f"qr/{stem}.png", card_file=f"cards/{stem}.png",
+            price_fen=product.price_fen if product else None, store_id=store.id,
+        ))
+    return prepared
+
+
+def _csv_cell(value: str) -> str:
+    # A name starting with = + - @ would run as a formula when the manifest is opened in a spreadsheet.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def manifest_csv(items: list[BatchItem]) -> bytes:
+    """manifest.csv in UTF-8 with a BOM, which spreadsheet programs in China need to show Chinese."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for item in items:
+        row = asdict(item)
+        writer.writerow([_csv_cell(str(row[column])) for column in MANIFEST_COLUMNS])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def render_item(item: BatchItem, logo: Image.Image | None) -> tuple[bytes, bytes]:
+    """The QR PNG (512 px, with the store's logo if it has one) and the card PNG of one code."""
+    text = cards.card_text(store_name=item.store_name, staff_name=item.staff_name,
+                           product_name=item.product_name, price_fen=item.price_fen)
+    return qr.qr_png(item.qr_url, logo=logo), cards.card_png(item.qr_url, text, logo=logo)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, compress: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = compress
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+async def write_zip(items: list[BatchItem], *, out: Path,
+                    on_progress: Callable[[int, int], None] | None = None) -> None:
+    """Render every code into ``out`` (written beside it, then renamed: readers never see half a ZIP)."""
+    partial = out.with_name(out.name + ".part")
+    logo_of: tuple[int, Image.Image | None] = (0, None)  # items come grouped by store: one logo read per store
+    try:
+        with zipfile.ZipFile(partial, "w") as archive:
+            _add(archive, "manifest.csv", manifest_csv(items), zipfile.ZIP_DEFLATED)
+            for done, item in enumerate(items, start=1):
+                if item.store_id != logo_of[0]:
+                    png = await StoreLogo.filter(store_id=item.store_id).values_list("png", flat=True)
+                    logo_of = (item.store_id, qr.load_logo(png[0] if png else None))
+                qr_png, card_png = await asyncio.to_thread(render_item, item, logo_of[1])
+                _add(archive, item.qr_file, qr_png, zipfile.ZIP_STORED)  # PNGs are compressed already
+                _add(archive, item.card_file, card_png, zipfile.ZIP_STORED)
+                if on_progress is not None:
+                    on_progress(done, len(items))
+        os.replace(partial, out)
+    except BaseException:  # failed or cancelled (job timeout, Ctrl-C): no half archive left behind
+        partial.unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------------------------------ batch state
+# A batch lives in var_dir/batches/<id>/: state.json (request and progress, replaced atomically, so any
+# process reads a whole file) and codes.zip once done. Files, not a table: the API process and an arq
+# worker on the same host (or a shared volume) both see them, and a finished ZIP is a file anyway.
+
+BATCH_ID_PATTERN = r"^[0-9a-f]{32}$"
+
+
+class BatchStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass
+class BatchState:
+    id: str
+    per: Per
+    store_id: int | None  # the scope: one store, a region, or neither (the whole province)
+    region_id: int | None
+    requested_by: int | None  # the API key's id, for created_by
+    status: BatchStatus = BatchStatus.QUEUED
+    done: int = 0
+    total: int = 0
+    created: int = 0
+    reused: int = 0
+    skipped_inactive: int = 0
+    error: str = ""
+    updated_at: float = 0.0  # Unix time of the last write: a stalled batch is re-queued
+
+
+def batches_dir() -> Path:
+    return get_settings().var_dir / "batches"
+
+
+def zip_path(batch_id: str) -> Path:
+    return batches_dir() / batch_id / "codes.zip"
+
+
+def save_state(state: BatchState) -> None:
+    state.updated_at = time.time()
+    folder = batches_dir() / state.id
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=folder, prefix="state.", suffix=".part")  # one per writer
+    with os.fdopen(handle, "w") as file:
+        file.write(json.dumps(asdict(state), ensure_ascii=False))
+    os.replace(partial, folder / "state.json")
+
+
+def load_state(batch_id: str) -> BatchState | None:
+    if not re.fullmatch(BATCH_ID_PATTERN, batch_id):
+        return None
+    try:
+        data = json.loads((batches_dir() / batch_id / "state.json").read_text())
+    except FileNotFoundError:
+        return None
+    return BatchState(**{**data, "per": Per(data["per"]), "status": BatchStatus(data["status"])})
