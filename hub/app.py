@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
+    app.include_router(links_router)  # first: the public link is the hottest path, matched before the rest
     app.include_router(health_router)
-    app.include_router(links_router)
     app.include_router(api_router())
     return app

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import os
 import time
-import uuid
 
 from hub.logging import request_id_var
 from hub.metrics import LATENCY, REQUESTS
@@ -48,6 +48,18 @@ async def _too_large(send, request_id: str, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def _metric_children(method: str, route: str, status: int) -> tuple:
+    """The labelled counter and histogram for a request, looked up once per (method, route, status)."""
+    key = (method, route, status)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+    return found
+
+
 class RequestContextMiddleware:
     def __init__(self, app) -> None:
         self.app = app
@@ -58,7 +70,7 @@ class RequestContextMiddleware:
             return
         headers = dict(scope["headers"])
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         status = 500
@@ -100,8 +112,9 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
+            requests, latency = _metric_children(scope["method"], route, status)
+            requests.inc()
+            latency.observe(elapsed)
             state = scope.get("state", {})
             if (route, status) not in UNLOGGED:
                 log.info(

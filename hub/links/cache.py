@@ -8,12 +8,14 @@ Staleness after a change (the codes service calls ``invalidate(code_id)`` after 
 - without Redis (a CLI changing a code while ``hub serve`` runs on SQLite): ``LOCAL_TTL``;
 - unknown slugs are remembered for ``MISSING_TTL`` (5 s); any invalidation forgets them all, so a new
   code answers at once in every process that hears it.
-Redis entries are versioned: ``invalidate`` raises a per-code version floor, and an entry below it (say, a
-loader that read the row just before the change) is never served or stored. Entries live 5 minutes.
+Redis entries are versioned (``Code.version``, which the codes service bumps on every change):
+``invalidate`` raises a per-code version floor, and an entry below it (say, a loader that read the row
+just before the change) is never served or stored. Entries live 5 minutes (``REDIS_TTL``), the bound
+when Redis itself missed an invalidation.
 Codes with a scan limit are read from the database every ``LIMITED_TTL`` (2 s) and never from Redis, so
 their ``scans_counted`` is fresh; between reads each process adds the scans it counted itself. A limit
-can therefore be passed by what other processes count within ~2 s plus one scan flush (documented in
-the issue's answer: the limit needs no COUNT and no per-scan round trip).
+can therefore be passed by what other processes count within ~2 s plus one scan flush: the price of a
+limit that needs no COUNT and no round trip per scan.
 """
 
 from __future__ import annotations
