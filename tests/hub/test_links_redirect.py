@@ -15,6 +15,7 @@ from hub.codes.models import Code, CodeKind
 from hub.events.models import Event, ScanDaily
 from hub.links import cache, lifecycle
 from hub.links.buffer import BUFFER
+from hub.links.throttle import THROTTLE
 from hub.links.tokens import verify
 from hub.staff.models import Staff
 from hub.stores.models import Store
@@ -286,9 +287,11 @@ class TestWithRedis:
 
     async def test_misses_are_counted_across_processes(self, client, redis_links):
         # 20 misses seen by another process in this minute, then 11 here: the limit (30) holds across both.
-        window = int(BUFFER.clock() // 60)
-        await redis_links.set(f"hub:link:miss:127.0.0.1:{window}", 20, ex=120)
-        statuses = [(await client.get(f"/c/Guess{n:05d}", headers=PERSON)).status_code for n in range(11)]
-        if statuses[-1] == 404:  # the minute turned between the two steps: the count started afresh
-            pytest.skip("a minute boundary passed during the test")
+        for _ in range(2):  # if the minute turns mid-test the count starts afresh: run it again in the new one
+            THROTTLE.clear()
+            window = int(BUFFER.clock() // 60)
+            await redis_links.set(f"hub:link:miss:127.0.0.1:{window}", 20, ex=120)
+            statuses = [(await client.get(f"/c/Guess{n:05d}", headers=PERSON)).status_code for n in range(11)]
+            if int(BUFFER.clock() // 60) == window:
+                break
         assert statuses == [404] * 10 + [429]
