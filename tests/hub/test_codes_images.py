@@ -201,7 +201,7 @@ def require_cjk_font() -> None:
     if cards.font_path() is None:
         if IN_CI:
             pytest.fail("no CJK font: .ci/run installs fonts-wqy-zenhei")
-        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei)")
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-zenhei); under CI it fails above")
 
 
 class TestCards:
