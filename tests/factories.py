@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 from hub.auth.models import Role
 from hub.auth.service import create_key
@@ -10,6 +11,10 @@ from hub.products.models import Product, ProductCategory
 from hub.regions.models import Region, RegionLevel
 from hub.staff.models import Staff
 from hub.stores.models import Store
+
+if TYPE_CHECKING:
+    from hub.campaigns.models import Campaign, CampaignStatus
+    from hub.codes.models import Code, CodeKind
 
 _seq = itertools.count(1)
 
@@ -65,3 +70,17 @@ async def make_code(*, kind: "CodeKind | None" = None, store: Store | None = Non
         slug=slug or f"TestSlug{n:04d}", kind=kind, store=store, staff=staff,
         target_url=target_url or f"http://hub.test/s/{store.code if store else 'x'}", **fields,
     )
+
+
+async def make_campaign(*, status: "CampaignStatus | str" = "draft", starts_at=None, ends_at=None,
+                        name: str = "活动", channels: list[str] | None = None) -> "Campaign":
+    """A campaign put straight into ``status`` (the approval flow itself is tested through the API)."""
+    from datetime import datetime, timedelta, timezone
+
+    from hub.campaigns.models import Campaign
+
+    key, _ = await create_key(role=Role.OPS)
+    starts_at = starts_at or datetime.now(timezone.utc)
+    return await Campaign.create(name=name, status=status, starts_at=starts_at,
+                                 ends_at=ends_at or starts_at + timedelta(days=7),
+                                 channels=channels or ["sms"], drafted_by_id=key.id)

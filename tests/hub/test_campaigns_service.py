@@ -12,6 +12,7 @@ from hub.customers.models import Channel
 from hub.database import transaction
 from hub.errors import InvalidInput
 from hub.jobs.registry import PERIODIC, load_job_modules
+from tests import factories
 
 NOW = datetime(2025, 7, 10, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
 HOUR = timedelta(hours=1)
@@ -19,10 +20,8 @@ HOUR = timedelta(hours=1)
 
 async def make_campaign(*, status: CampaignStatus = CampaignStatus.DRAFT, starts_at: datetime = NOW - HOUR,
                         ends_at: datetime = NOW + HOUR, name: str = "活动") -> Campaign:
-    """A campaign put straight into ``status`` (the flow itself is tested through the API)."""
-    key, _ = await create_key(role=Role.OPS)
-    return await Campaign.create(name=name, status=status, starts_at=starts_at, ends_at=ends_at,
-                                 channels=["sms"], drafted_by_id=key.id)
+    """The shared factory with this module's fixed clock as the default window."""
+    return await factories.make_campaign(status=status, starts_at=starts_at, ends_at=ends_at, name=name)
 
 
 async def status_of(campaign: Campaign) -> CampaignStatus:

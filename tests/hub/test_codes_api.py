@@ -1,14 +1,14 @@
 """Creating codes over the API: slugs and links, each kind's attribution, targets, idempotency, lists."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
 from hub.auth.models import Role
-from hub.auth.service import create_key
 from hub.campaigns.models import Campaign, CampaignStatus
 from hub.codes.models import Code
+from tests import factories
 from tests.factories import make_code, make_key, make_product, make_staff, make_store
 
 URL = "/api/v1/codes"
@@ -18,10 +18,7 @@ LIVE_WINDOW = {"live_starts_at": "2026-12-01T20:00:00", "live_ends_at": "2026-12
 
 
 async def make_campaign(*, status: CampaignStatus = CampaignStatus.RUNNING) -> Campaign:
-    key, _ = await create_key(role=Role.OPS)
-    now = datetime.now(timezone.utc)
-    return await Campaign.create(name="双十二", starts_at=now, ends_at=now + timedelta(days=7), channels=["wecom"],
-                                 drafted_by=key, status=status)
+    return await factories.make_campaign(status=status, name="双十二", channels=["wecom"])
 
 
 async def create(client, headers, **body):

@@ -170,7 +170,7 @@ class TestGrouping:
                                     {"channel": "other_app", "scans": 5}, {"channel": "browser", "scans": 9}]
 
     async def test_campaign_and_product_filters(self, client):
-        from tests.hub.test_campaigns_service import make_campaign
+        from tests.factories import make_campaign
 
         product, campaign = await make_product(), await make_campaign(name="双十一")
         with_both = await make_code(product=product, campaign=campaign)
