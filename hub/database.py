@@ -34,6 +34,9 @@ HUB_MODEL_MODULES = [
     "hub.campaigns.models",
     "hub.codes.models",
     "hub.events.models",
+    "hub.wecom.models",
+    "connectors.wecom.models",
+    "webhooks.models",
 ]
 
 

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     wecom_token: SecretStr | None = None
     wecom_aes_key: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # Web sign-in for staff inside WeCom (OAuth2 authorize page); the sandbox serves its own.
+    wecom_oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
+    wecom_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Our own ceiling per API per minute, below the platform's 10,000 (WECOM.md, path/90454).
+    wecom_calls_per_minute: int = Field(default=6000, ge=1, le=10_000)
+    # Callbacks whose timestamp is further off than this are refused (replays).
+    wecom_callback_max_age_seconds: int = Field(default=300, ge=1, le=3600)
 
     # Codes and the public link /c/{slug}: hosts a code may point at besides our own storefront
     # (comma-separated; a leading dot allows subdomains), and how scans are written.
@@ -80,7 +87,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("public_base_url", "wecom_api_base")
+    @field_validator("public_base_url", "wecom_api_base", "wecom_oauth_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)

@@ -1,0 +1,111 @@
+"""WeCom customer contact: who added whom, through which contact-me code, and how those codes are shared.
+
+``StaffContact`` is the staff ↔ customer relationship (ARCHITECTURE.md §3). ``ContactWay`` is the
+contact-me ("联系我") setting behind a staff or store code whose target is WeCom; its ``config_id`` and
+``qr_code`` live on the code itself. Store codes are shared by their ``ContactWayMember`` rows, subject
+to a per-staff daily add cap counted in ``ContactAddCount`` (days in Asia/Shanghai).
+"""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from hub.modelbase import TimestampedModel
+
+
+class ContactStatus(StrEnum):
+    ACTIVE = "active"  # both sides hold the contact
+    HALF = "half"  # add_half_external_contact: the customer added the staff member, not yet accepted
+    REMOVED_BY_CUSTOMER = "removed_by_customer"  # del_external_contact
+    LOST = "lost"  # del_follow_user: the staff member removed the customer
+    TRANSFERRED = "transferred"  # moved to another staff member (del_external_contact, DELETE_BY_TRANSFER)
+
+
+class StaffContact(TimestampedModel):
+    id = fields.BigIntField(primary_key=True)
+    staff = fields.ForeignKeyField("hub.Staff", related_name=False, on_delete=fields.RESTRICT)
+    customer = fields.ForeignKeyField("hub.Customer", related_name=False, on_delete=fields.RESTRICT)
+    external_userid = fields.CharField(max_length=64)
+    status = fields.CharEnumField(ContactStatus, max_length=24, default=ContactStatus.ACTIVE)
+    added_at = fields.DatetimeField()
+    removed_at = fields.DatetimeField(null=True)
+    # Attribution of the add: the code whose State came back (null when it matched none), its store
+    # (else the staff member's) and campaign.
+    code = fields.ForeignKeyField("hub.Code", null=True, related_name=False, on_delete=fields.SET_NULL)
+    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.SET_NULL)
+    campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.SET_NULL)
+    wecom_state = fields.CharField(max_length=32, default="")
+    welcome = fields.CharField(max_length=32, default="")  # sent | expired | used | failed | none
+    remark = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "staff_contact"
+        unique_together = (("staff", "external_userid"),)
+        indexes = (("staff_id", "added_at"), ("store_id", "added_at"), ("customer_id",))
+
+
+class ContactWayStatus(StrEnum):
+    PENDING = "pending"  # WeCom does not have the latest setting yet; a job is on it
+    SYNCED = "synced"
+    FAILED = "failed"  # the last try failed for good; last_error says why
+    DELETED = "deleted"  # the code was disabled and WeCom's contact way deleted
+
+
+class ContactWay(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    code = fields.OneToOneField("hub.Code", related_name=False, on_delete=fields.RESTRICT)
+    way_type = fields.IntField()  # 1 = one staff member (staff code), 2 = several (store code)
+    state = fields.CharField(max_length=30, unique=True)  # comes back in the add callback
+    skip_verify = fields.BooleanField(default=True)
+    welcome_text = fields.CharField(max_length=1000, default="")  # "" = the hub's default greeting
+    welcome_link_url = fields.CharField(max_length=1000, default="")
+    welcome_link_title = fields.CharField(max_length=64, default="")
+    tag_names = fields.JSONField(default=list)  # corp tags marked on every customer added through the code
+    daily_cap = fields.IntField(null=True)  # adds per staff member per Shanghai day; null = no cap
+    applied_userids = fields.JSONField(default=list)  # the user list WeCom has now
+    status = fields.CharEnumField(ContactWayStatus, max_length=16, default=ContactWayStatus.PENDING)
+    last_error = fields.CharField(max_length=255, default="")
+    synced_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)  # bumped on every change of the setting; the sync job compares it
+
+    class Meta:
+        table = "wecom_contact_way"
+
+
+class ContactWayMember(Model):
+    id = fields.IntField(primary_key=True)
+    contact_way = fields.ForeignKeyField("hub.ContactWay", related_name="members", on_delete=fields.CASCADE)
+    staff = fields.ForeignKeyField("hub.Staff", related_name=False, on_delete=fields.CASCADE)
+    backup = fields.BooleanField(default=False)  # used only when no regular member is eligible
+    # Weekly on-duty hours in Shanghai time: {"1": [["09:00", "18:00"]], …, "7": […]}, 1 = Monday.
+    # Empty = always on duty.
+    duty_hours = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "wecom_contact_way_member"
+        unique_together = (("contact_way", "staff"),)
+
+
+class ContactAddCount(Model):
+    id = fields.BigIntField(primary_key=True)
+    contact_way = fields.ForeignKeyField("hub.ContactWay", related_name=False, on_delete=fields.CASCADE)
+    staff = fields.ForeignKeyField("hub.Staff", related_name=False, on_delete=fields.CASCADE)
+    day = fields.DateField()  # Asia/Shanghai
+    adds = fields.IntField(default=0)
+
+    class Meta:
+        table = "wecom_contact_add_count"
+        unique_together = (("contact_way", "staff", "day"),)
+
+
+# Corp tags by name, so a code's tag names turn into WeCom tag ids without a lookup per add.
+class WecomTag(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    group_name = fields.CharField(max_length=64, default="")
+    tag_id = fields.CharField(max_length=64, unique=True)
+    synced_at = fields.DatetimeField()
+
+    class Meta:
+        table = "wecom_tag"
