@@ -82,25 +82,45 @@ def serve(
 def worker(
     metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port")] = None,
     burst: Annotated[bool, typer.Option(help="Stop when the queue is empty")] = False,
+    lane: Annotated[str, typer.Option(help="Lane to work: all, default or urgent (WeCom callbacks)")] = "all",
 ) -> None:
-    """Run an arq worker on HUB_REDIS_URL (start as many as the load needs)."""
-    from arq.worker import create_worker
-
-    from hub.jobs.arq_queue import worker_settings
+    """Run arq workers on HUB_REDIS_URL (start as many as the load needs; one per lane to keep them apart)."""
+    from hub.jobs.registry import LANES
     from hub.logging import configure_logging
     from hub.settings import get_settings
 
     settings = get_settings()
     if not settings.redis_url:
         fail("hub worker needs HUB_REDIS_URL; without it jobs run inside `hub serve`")
+    if lane != "all" and lane not in LANES:
+        fail(f"--lane must be all, {' or '.join(LANES)}")
     configure_logging(settings)
     if metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port)
-    options = worker_settings(settings)
-    options["burst"] = burst
-    create_worker(options).run()
+    asyncio.run(_run_workers(settings, list(LANES) if lane == "all" else [lane], burst=burst))
+
+
+async def _run_workers(settings, lanes: list[str], *, burst: bool) -> None:
+    """One arq worker per lane in this process; SIGINT/SIGTERM stop them all (running jobs are cancelled
+    and retried, as with a single worker)."""
+    import signal
+
+    from arq.worker import create_worker
+
+    from hub.jobs.arq_queue import worker_settings
+
+    workers = [create_worker({**worker_settings(settings, lane=name), "burst": burst, "handle_signals": False})
+               for name in lanes]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda s=signum: [w.handle_sig(s) for w in workers])
+    try:
+        await asyncio.gather(*(w.async_run() for w in workers), return_exceptions=True)
+    finally:
+        for w in reversed(workers):  # the default lane's worker owns the database connection: close it last
+            await w.close()
 
 
 def demo_data() -> None:

@@ -9,12 +9,15 @@ from arq import Retry, create_pool, cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import func
 
-from hub.jobs.registry import JOBS_BY_NAME, PERIODIC, JobSpec, PeriodicSpec, load_job_modules, record_outcome
+from hub.jobs.registry import (
+    DEFAULT_LANE, JOBS_BY_NAME, LANES, PERIODIC, JobSpec, PeriodicSpec, load_job_modules, record_outcome,
+)
 from hub.settings import Settings, get_settings
 
 log = logging.getLogger("hub.jobs")
 
 QUEUE_NAME = "hub:jobs"
+QUEUE_NAMES = {DEFAULT_LANE: QUEUE_NAME, "urgent": "hub:urgent"}  # one arq queue per lane
 
 
 class ArqQueue:
@@ -26,8 +29,9 @@ class ArqQueue:
         return cls(await create_pool(RedisSettings.from_dsn(settings.redis_url), default_queue_name=QUEUE_NAME))
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None, defer_seconds: float = 0) -> bool:
+        queue_name = QUEUE_NAMES[JOBS_BY_NAME[name].lane]
         job = await self.redis.enqueue_job(
-            name, *args, _job_id=job_id, _defer_by=defer_seconds or None, _queue_name=QUEUE_NAME
+            name, *args, _job_id=job_id, _defer_by=defer_seconds or None, _queue_name=queue_name
         )
         return job is not None
 
@@ -87,19 +91,24 @@ async def _shutdown(ctx: dict) -> None:
         await disconnect()
 
 
-def worker_settings(settings: Settings | None = None) -> dict:
-    """arq's worker settings for this hub, built from the registry."""
+def worker_settings(settings: Settings | None = None, *, lane: str = DEFAULT_LANE) -> dict:
+    """arq's worker settings for one lane of this hub, built from the registry.
+
+    Periodic jobs run on the default lane's workers only.
+    """
     settings = settings or get_settings()
     if not settings.redis_url:
         raise RuntimeError("hub worker needs HUB_REDIS_URL")
+    if lane not in LANES:
+        raise ValueError(f"unknown lane {lane!r}")
     load_job_modules()
     return {
-        "functions": [_arq_function(spec) for spec in JOBS_BY_NAME.values()],
-        "cron_jobs": [_cron(spec) for spec in PERIODIC.values()],
+        "functions": [_arq_function(spec) for spec in JOBS_BY_NAME.values() if spec.lane == lane],
+        "cron_jobs": [_cron(spec) for spec in PERIODIC.values()] if lane == DEFAULT_LANE else [],
         "on_startup": _startup,
         "on_shutdown": _shutdown,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
-        "queue_name": QUEUE_NAME,
+        "queue_name": QUEUE_NAMES[lane],
         "keep_result": 60,
         "max_jobs": 20,
         "handle_signals": True,

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from hub.jobs.registry import JOBS_BY_NAME, PERIODIC, PeriodicSpec, record_outcome
+from hub.jobs.registry import JOBS_BY_NAME, LANES, PERIODIC, PeriodicSpec, record_outcome
 from hub.settings import Settings
 
 log = logging.getLogger("hub.jobs")
@@ -20,7 +20,7 @@ log = logging.getLogger("hub.jobs")
 class InProcessQueue:
     def __init__(self, settings: Settings, *, concurrency: int = 8, run_periodic: bool = True) -> None:
         self.settings = settings
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = {lane: asyncio.Semaphore(concurrency) for lane in LANES}
         self._tasks: set[asyncio.Task] = set()
         self._job_ids: set[str] = set()
         self._periodic: list[asyncio.Task] = []
@@ -50,7 +50,7 @@ class InProcessQueue:
             while True:
                 ctx = {"settings": self.settings, "job_try": job_try, "job_id": job_id,
                        "enqueue_time": datetime.now(timezone.utc), "queue": self}
-                async with self._slots:
+                async with self._slots[spec.lane]:
                     try:
                         await asyncio.wait_for(spec.func(ctx, *args), spec.timeout_seconds)
                         error = None

@@ -18,12 +18,21 @@ log = logging.getLogger("hub.jobs")
 JobFunc = Callable[..., Awaitable[Any]]
 
 
+# Lanes keep urgent work (WeCom callbacks: a welcome message must go out within 20 seconds of the add)
+# apart from bulk work that may queue up for minutes; each lane has its own arq queue and its own
+# in-process slots, so a backlog in one never delays the other.
+DEFAULT_LANE = "default"
+URGENT_LANE = "urgent"
+LANES = (DEFAULT_LANE, URGENT_LANE)
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
     func: JobFunc
     max_tries: int
     timeout_seconds: float
+    lane: str = DEFAULT_LANE
 
 
 @dataclass(frozen=True)
@@ -49,11 +58,13 @@ def backoff_seconds(attempt: int) -> float:
     return min(get_settings().job_retry_base_seconds * 2 ** (attempt - 1), RETRY_MAX_SECONDS)
 
 
-def job(*, max_tries: int = 5, timeout_seconds: float = 60):
-    """Register an async job function under its own name."""
+def job(*, max_tries: int = 5, timeout_seconds: float = 60, lane: str = DEFAULT_LANE):
+    """Register an async job function under its own name, on a lane (see ``LANES``)."""
+    if lane not in LANES:
+        raise ValueError(f"unknown lane {lane!r}")
 
     def register(func: JobFunc) -> JobFunc:
-        JOBS_BY_NAME[func.__name__] = JobSpec(func.__name__, func, max_tries, timeout_seconds)
+        JOBS_BY_NAME[func.__name__] = JobSpec(func.__name__, func, max_tries, timeout_seconds, lane)
         return func
 
     return register
