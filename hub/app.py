@@ -15,6 +15,9 @@ from hub.links.api import router as links_router
 from hub.logging import configure_logging
 from hub.middleware import RequestContextMiddleware
 from hub.settings import Settings, get_settings
+from hub.staffweb.routes import router as staffweb_router
+from hub.wecom.connection import close_wecom_client
+from webhooks.wecom.api import router as wecom_webhook_router
 
 # Routers mounted under /api/v1, by module path (each module exposes ``router``).
 API_ROUTERS = [
@@ -30,6 +33,8 @@ API_ROUTERS = [
     "hub.codes.api",
     "hub.codes.images_api",
     "hub.codes.stats_api",
+    "hub.wecom.contactways_api",
+    "hub.wecom.contacts_api",
 ]
 
 
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         finally:
             await links.stop()  # scans still buffered are written before the database closes
             await jobs.close_queue()
+            await close_wecom_client()
             await database.disconnect()
 
     app = FastAPI(
@@ -71,5 +77,7 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     install_error_handlers(app)
     app.include_router(links_router)  # first: the public link is the hottest path, matched before the rest
     app.include_router(health_router)
+    app.include_router(wecom_webhook_router)  # signed by WeCom, not under /api/v1 and without an API key
     app.include_router(api_router())
+    app.include_router(staffweb_router)  # /staff/: pages for staff inside WeCom
     return app

@@ -9,7 +9,7 @@ from hub.auth.models import Role
 from hub.auth.service import create_key
 from hub.products.models import Product, ProductCategory
 from hub.regions.models import Region, RegionLevel
-from hub.staff.models import Staff
+from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store
 
 if TYPE_CHECKING:
@@ -34,10 +34,11 @@ async def make_store(*, region: Region | None = None, code: str | None = None, n
     return await Store.create(code=code or f"S{n}", name=name or f"营业厅{n}", region=region)
 
 
-async def make_staff(*, store: Store | None = None, staff_no: str | None = None, name: str | None = None) -> Staff:
+async def make_staff(*, store: Store | None = None, staff_no: str | None = None, name: str | None = None,
+                     role: StaffRole = StaffRole.CLERK) -> Staff:
     n = next(_seq)
     store = store or await make_store()
-    return await Staff.create(staff_no=staff_no or f"E{n}", name=name or f"店员{n}", store=store,
+    return await Staff.create(staff_no=staff_no or f"E{n}", name=name or f"店员{n}", store=store, role=role,
                               wecom_userid=f"wx_user_{n}")
 
 

@@ -35,7 +35,10 @@ class CodeIn(BaseModel):
     kind: CodeKind
     name: text(100, min_length=0) = ""
     target_kind: TargetKind = TargetKind.STOREFRONT
-    target_url: TargetUrl | None = Field(None, description="Only for wecom_contact and livestream targets")
+    target_url: TargetUrl | None = Field(
+        None, description="livestream targets: the live room; wecom_contact: leave out and the hub makes the "
+                          "contact-me code (GET/PUT /codes/{id}/wecom), or give one made elsewhere"
+    )
     store_id: DbId | None = None
     staff_id: DbId | None = None
     product_id: DbId | None = None

@@ -28,6 +28,7 @@ from hub.pagination import filter_given
 from hub.products.models import Product
 from hub.staff.models import Staff
 from hub.stores.models import Store
+from hub.wecom import contactways
 
 K, T = CodeKind, TargetKind
 # The attribution ids each kind carries; the first is required (livestream: staff_id or store_id).
@@ -184,6 +185,8 @@ def _target(kind: CodeKind, target_kind: TargetKind, target_url: str | None, a: 
     if target_kind not in _TARGET_KINDS[kind]:
         allowed = ", ".join(t.value for t in _TARGET_KINDS[kind])
         raise InvalidInput.field("target_kind", f"a {kind.value} code may point at: {allowed}")
+    if target_kind == T.WECOM_CONTACT and target_url is None:
+        return contactways.pending_target(store=a.store)  # the hub makes the contact way (create_code)
     if target_kind != T.STOREFRONT:
         if target_url is None:
             raise InvalidInput.field("target_url", f"a {target_kind.value} target needs its URL")
@@ -241,6 +244,8 @@ async def create_code(
     )
     if products:
         await code.products.add(*products)
+    if target_kind == T.WECOM_CONTACT and target_url is None:
+        await contactways.create_for_code(code=code, store=a.store, staff=a.staff)
     _invalidate_after_commit(code.id)
     return await get_code(code_id=code.id)
 
@@ -253,6 +258,8 @@ async def update_code(*, code_id: int, changes: dict[str, Any], principal: Princ
     if "target_url" in changes:
         if current.target_kind == T.STOREFRONT:
             raise InvalidInput.field("target_url", "storefront targets are built by the hub")
+        if current.target_kind == T.WECOM_CONTACT and await contactways.has_contact_way(code_id=code_id):
+            raise InvalidInput.field("target_url", "the hub keeps this code's target: its WeCom contact-me code")
         changes["target_url"] = check_target_url(changes["target_url"], target_kind=current.target_kind)
     product_ids = changes.pop("product_ids", None)
     fields = ("valid_from", "valid_until", "live_starts_at", "live_ends_at")
@@ -270,6 +277,9 @@ async def update_code(*, code_id: int, changes: dict[str, Any], principal: Princ
         await current.products.clear()
         if products:
             await current.products.add(*products)
+    if changes.get("active", current.active) != current.active:
+        hook = contactways.code_enabled if changes["active"] else contactways.code_disabled
+        await hook(code_id=code_id)
     _invalidate_after_commit(code_id)
     return await get_code(code_id=code_id)
 
@@ -279,6 +289,7 @@ async def disable_code(*, code_id: int, principal: Principal | None = None) -> C
     current = await get_code(code_id=code_id)
     authorise(principal, store_id=current.store_id, staff_id=current.staff_id)
     if await Code.filter(id=code_id, active=True).update(active=False, version=F("version") + 1, updated_at=_now()):
+        await contactways.code_disabled(code_id=code_id)
         _invalidate_after_commit(code_id)
     return await get_code(code_id=code_id)
 

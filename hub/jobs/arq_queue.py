@@ -87,7 +87,10 @@ async def _shutdown(ctx: dict) -> None:
     from hub.database import disconnect
 
     jobs.set_queue(ctx.get("previous_queue"))
-    if ctx.get("owns_database"):
+    if ctx.get("owns_database"):  # the worker owns the process: close what jobs opened on the way
+        from hub.wecom.connection import close_wecom_client
+
+        await close_wecom_client()
         await disconnect()
 
 

@@ -46,7 +46,8 @@ JOBS_BY_NAME: dict[str, JobSpec] = {}
 PERIODIC: dict[str, PeriodicSpec] = {}
 
 # Module paths whose import registers jobs; each domain with a jobs.py adds itself here.
-JOB_MODULES = ["hub.outbox.jobs", "hub.campaigns.jobs", "hub.idempotency.jobs", "hub.codes.jobs", "hub.links.jobs"]
+JOB_MODULES = ["hub.outbox.jobs", "hub.campaigns.jobs", "hub.idempotency.jobs", "hub.codes.jobs", "hub.links.jobs",
+               "hub.wecom.deliveries", "webhooks.wecom.jobs", "hub.wecom.jobs"]
 
 RETRY_MAX_SECONDS = 300.0
 

@@ -17,9 +17,11 @@ from hub.modelbase import TimestampedModel
 class ContactStatus(StrEnum):
     ACTIVE = "active"  # both sides hold the contact
     HALF = "half"  # add_half_external_contact: the customer added the staff member, not yet accepted
-    REMOVED_BY_CUSTOMER = "removed_by_customer"  # del_external_contact
-    LOST = "lost"  # del_follow_user: the staff member removed the customer
-    TRANSFERRED = "transferred"  # moved to another staff member (del_external_contact, DELETE_BY_TRANSFER)
+    # WeCom (path/92130): del_follow_user = the customer deleted the staff member; del_external_contact =
+    # the staff member deleted the customer (Source DELETE_BY_TRANSFER: moved on to another staff member).
+    REMOVED_BY_CUSTOMER = "removed_by_customer"  # del_follow_user
+    LOST = "lost"  # del_external_contact: the staff member removed the customer; the store manager is told
+    TRANSFERRED = "transferred"  # del_external_contact with Source DELETE_BY_TRANSFER
 
 
 class StaffContact(TimestampedModel):

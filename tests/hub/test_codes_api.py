@@ -207,7 +207,8 @@ class TestOpenRedirectsAreRefusedAtCreation:
         wecom = await create(client, ops, kind="product", product_id=product.id, target_kind="wecom_contact",
                              target_url=CONTACT_ME)
         assert wecom.status_code == 422 and fields_of(wecom) == ["target_kind"]
-        no_url = await create(client, ops, kind="staff", staff_id=(await make_staff()).id, target_kind="wecom_contact")
+        no_url = await create(client, ops, kind="livestream", staff_id=(await make_staff()).id,
+                              target_kind="livestream", **LIVE_WINDOW)
         assert no_url.status_code == 422 and fields_of(no_url) == ["target_url"]
 
 

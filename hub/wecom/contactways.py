@@ -1,0 +1,342 @@
+"""Contact-me (联系我) codes: the ContactWay behind a staff or store code whose target is WeCom.
+
+The codes service calls in here inside its transaction (create, disable, enable again); the API changes a
+way's settings; the callbacks count adds (``record_add``); a minute tick re-plans store ways (``replan``).
+Whatever WeCom must learn is published to the outbox in the same transaction, and
+``hub/wecom/contactways_sync.py`` makes the WeCom calls when the message is delivered (with the outbox's
+retries). Every sync message carries the time of the change that asked for it (``at``).
+
+``state`` is ``staff-`` or ``store-`` plus the code's slug (at most 6 + 16 = 22 of WeCom's 30 characters):
+unique because slugs are, readable in WeCom's console, and distinct from states admins give by hand.
+
+Until WeCom has made the contact way, the code's target is its store's storefront (``pending_target``),
+so ``/c/{slug}`` leads somewhere real from the first second; the sync then points it at WeCom's QR code.
+
+``ContactWay.version`` is bumped by every change of the settings (PUT) and of the way's life (disabled,
+enabled again): the API's and the sync's conditional updates compare it, so neither overwrites a change
+it did not see. A sync's own result does not bump it (see ``contactways_sync``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from hub.codes.models import Code, CodeKind
+from hub.codes.targets import storefront_url
+from hub.errors import Conflict, InvalidInput, NotFound
+from hub.outbox.service import publish
+from hub.staff.models import Staff, StaffRole
+from hub.stores.models import Store
+from hub.wecom.contactways_plan import (
+    DutyHours, MemberState, Plan, duty_boundary_between, midnight_between, plan, shanghai_day,
+)
+from hub.wecom.models import ContactAddCount, ContactWay, ContactWayMember, ContactWayStatus
+
+SYNC_TOPIC = "wecom.contact_way.sync"
+DELETE_TOPIC = "wecom.contact_way.delete"
+STATE_PREFIX = {CodeKind.STAFF: "staff-", CodeKind.STORE: "store-"}
+WAY_TYPE = {CodeKind.STAFF: 1, CodeKind.STORE: 2}
+BACKUP_ROLES = (StaffRole.MANAGER, StaffRole.MANAGER_ON_DUTY)  # store managers step in by default
+S = ContactWayStatus
+
+
+class ContactWayNotFound(NotFound):
+    title = "The code has no WeCom contact way"
+
+
+class ContactWayChanged(Conflict):
+    title = "The contact way changed meanwhile"
+
+
+class ContactWayDeleted(Conflict):
+    title = "The code is disabled and its contact way deleted"
+
+
+@dataclass(frozen=True)
+class MemberSetting:
+    staff_id: int
+    backup: bool = False
+    duty_hours: DutyHours = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    staff: Staff
+    backup: bool
+    duty_hours: DutyHours
+    adds_today: int
+    eligible_now: bool  # in the plan for now (the tier says whether that is a fallback)
+    applied: bool  # in the user list WeCom has
+
+
+@dataclass(frozen=True)
+class ContactWayView:
+    way: ContactWay
+    code: Code
+    members: list[MemberView]
+    plan: Plan
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def state_for(code: Code) -> str:
+    return STATE_PREFIX[code.kind] + code.slug
+
+
+def pending_target(*, store: Store | None) -> str:
+    """Where the code leads while WeCom has no contact way for it: the store's storefront."""
+    return storefront_url(store_code=store.code if store else None)
+
+
+async def publish_sync(way: ContactWay | int, *, reason: str, at: datetime) -> None:
+    """Ask for a sync after the commit; ``reason`` makes the dedup key (one message per cause)."""
+    way_id = way if isinstance(way, int) else way.id
+    await publish(SYNC_TOPIC, {"contact_way_id": way_id, "at": at.isoformat()},
+                  dedup_key=f"{SYNC_TOPIC}:{way_id}:{reason}")
+
+
+# ---- the codes service's hooks ---------------------------------------------------------------------------
+
+
+async def create_for_code(*, code: Code, store: Store | None, staff: Staff | None) -> ContactWay:
+    """The contact way of a new staff code (its staff member) or store code (the store's staff on WeCom)."""
+    if code.kind == CodeKind.STAFF:
+        if not staff.wecom_userid:
+            raise InvalidInput.field("staff_id", f"staff member {staff.staff_no} has no WeCom account (wecom_userid)")
+        members: list[Staff] = []
+    else:
+        members = await Staff.filter(store_id=store.id, active=True, wecom_userid__not_isnull=True).order_by("id")
+        if not members:
+            raise InvalidInput.field("store_id", f"no active staff member of store {store.code} has a WeCom account")
+    way = await ContactWay.create(code=code, way_type=WAY_TYPE[code.kind], state=state_for(code))
+    await ContactWayMember.bulk_create(
+        [ContactWayMember(contact_way=way, staff=m, backup=m.role in BACKUP_ROLES) for m in members]
+    )
+    await publish_sync(way, reason=f"v{way.version}", at=_now())
+    return way
+
+
+async def code_disabled(*, code_id: int) -> None:
+    """The code stopped: its contact way is to be deleted in WeCom (by a job)."""
+    if await ContactWay.filter(code_id=code_id).exclude(status=S.DELETED).update(
+        status=S.DELETED, version=F("version") + 1, updated_at=_now()
+    ):
+        way = await ContactWay.get(code_id=code_id)
+        await publish(DELETE_TOPIC, {"contact_way_id": way.id},
+                      dedup_key=f"{DELETE_TOPIC}:{way.id}:v{way.version}")
+
+
+async def code_enabled(*, code_id: int) -> None:
+    """The code runs again: WeCom gets a new contact way (the deleted one cannot come back)."""
+    if await ContactWay.filter(code_id=code_id, status=S.DELETED).update(
+        status=S.PENDING, last_error="", version=F("version") + 1, updated_at=_now()
+    ):
+        way = await ContactWay.get(code_id=code_id)
+        await publish_sync(way, reason=f"v{way.version}", at=_now())
+
+
+async def has_contact_way(*, code_id: int) -> bool:
+    return await ContactWay.exists(code_id=code_id)
+
+
+# ---- settings --------------------------------------------------------------------------------------------
+
+
+async def get_way(*, code_id: int) -> ContactWay:
+    way = await ContactWay.get_or_none(code_id=code_id)
+    if way is None:
+        raise ContactWayNotFound(f"Code {code_id} has no WeCom contact way made by the hub")
+    return way
+
+
+async def view(*, code: Code, now: datetime) -> ContactWayView:
+    """The way with its members, today's adds and the plan for ``now``."""
+    way = await get_way(code_id=code.id)
+    day = shanghai_day(now)
+    counts = dict(await ContactAddCount.filter(contact_way_id=way.id, day=day).values_list("staff_id", "adds"))
+    if way.way_type == 1:
+        rows = _staff_code_rows(code)
+    else:
+        rows = await ContactWayMember.filter(contact_way_id=way.id).select_related("staff").order_by("id")
+    states = _states(rows, counts)
+    current = _plan_for(way, states, now)
+    chosen, applied = set(current.staff_ids), set(way.applied_userids)
+    members = [
+        MemberView(staff=r.staff, backup=r.backup, duty_hours=r.duty_hours, adds_today=counts.get(r.staff.id, 0),
+                   eligible_now=r.staff.id in chosen, applied=r.staff.wecom_userid in applied)
+        for r in rows
+    ]
+    return ContactWayView(way=way, code=code, members=members, plan=current)
+
+
+async def configure(
+    *, code: Code, welcome_text: str, welcome_link_url: str, welcome_link_title: str, tag_names: list[str],
+    daily_cap: int | None, skip_verify: bool, members: Sequence[MemberSetting] | None,
+) -> ContactWay:
+    """Replace the way's settings (``members`` None keeps them); WeCom learns the change through a sync."""
+    way = await get_way(code_id=code.id)
+    if way.status == S.DELETED:
+        raise ContactWayDeleted(f"Code {code.id} is disabled; enable it before changing its contact way")
+    if welcome_link_url and not welcome_link_title:
+        raise InvalidInput.field("welcome_link_title", "a welcome link needs its title")
+    if way.way_type == 1:
+        for name, value in (("members", members), ("daily_cap", daily_cap)):
+            if value is not None:
+                raise InvalidInput.field(name, "a staff code's contact way is its staff member alone")
+    elif members is not None:
+        await _check_members(members, store_id=code.store_id)
+    changed = await ContactWay.filter(id=way.id, version=way.version).update(
+        welcome_text=welcome_text, welcome_link_url=welcome_link_url, welcome_link_title=welcome_link_title,
+        tag_names=list(tag_names), daily_cap=daily_cap, skip_verify=skip_verify, status=S.PENDING, last_error="",
+        version=F("version") + 1, updated_at=_now(),
+    )
+    if not changed:
+        raise ContactWayChanged(f"The contact way of code {code.id} was changed meanwhile; reload and retry")
+    if members is not None:
+        await ContactWayMember.filter(contact_way_id=way.id).delete()
+        await ContactWayMember.bulk_create([
+            ContactWayMember(contact_way_id=way.id, staff_id=m.staff_id, backup=m.backup, duty_hours=dict(m.duty_hours))
+            for m in members
+        ])
+    await publish_sync(way.id, reason=f"v{way.version + 1}", at=_now())
+    return await ContactWay.get(id=way.id)
+
+
+async def _check_members(members: Sequence[MemberSetting], *, store_id: int) -> None:
+    staff = {s.id: s for s in await Staff.filter(id__in=[m.staff_id for m in members])}
+    seen: set[int] = set()
+    for index, member in enumerate(members):
+        where = f"members[{index}].staff_id"
+        row = staff.get(member.staff_id)
+        if member.staff_id in seen:
+            raise InvalidInput.field(where, f"staff member {member.staff_id} is listed twice")
+        seen.add(member.staff_id)
+        if row is None or row.store_id != store_id:
+            raise InvalidInput.field(where, f"no staff member {member.staff_id} works at the code's store")
+        if not row.active:
+            raise InvalidInput.field(where, f"staff member {row.staff_no} is not active")
+        if not row.wecom_userid:
+            raise InvalidInput.field(where, f"staff member {row.staff_no} has no WeCom account (wecom_userid)")
+
+
+async def resync(*, code_id: int) -> ContactWay:
+    """Apply the way in WeCom again even if the hub thinks WeCom has it (a failed way, a console edit)."""
+    way = await get_way(code_id=code_id)
+    if way.status == S.DELETED:
+        raise ContactWayDeleted(f"Code {code_id} is disabled; enable it to make a new contact way")
+    await ContactWay.filter(id=way.id).exclude(status=S.DELETED).update(status=S.PENDING, updated_at=_now())
+    await publish_sync(way, reason=f"resync:{_now().isoformat()}", at=_now())
+    return await ContactWay.get(id=way.id)
+
+
+# ---- planning inputs -------------------------------------------------------------------------------------
+
+
+def _staff_code_rows(code: Code) -> list[ContactWayMember]:
+    """A staff code's one member, unsaved: staff codes keep no member rows, the code names its staff."""
+    return [ContactWayMember(staff=code.staff, backup=False, duty_hours={})]
+
+
+def _states(rows: Iterable[ContactWayMember], counts: dict[int, int]) -> list[MemberState]:
+    """Members who can take customers (active, on WeCom), with their adds today."""
+    return [
+        MemberState(staff_id=r.staff.id, userid=r.staff.wecom_userid, backup=r.backup, duty_hours=r.duty_hours,
+                    adds_today=counts.get(r.staff.id, 0))
+        for r in rows if r.staff.active and r.staff.wecom_userid
+    ]
+
+
+def _plan_for(way: ContactWay, states: list[MemberState], now: datetime) -> Plan:
+    return plan(states, daily_cap=way.daily_cap if way.way_type == 2 else None, applied=way.applied_userids, now=now)
+
+
+async def plan_now(*, way: ContactWay, code: Code, now: datetime) -> Plan:
+    """The user list ``way`` should have at ``now`` (a staff code: its staff member, when on WeCom)."""
+    if way.way_type == 1:
+        return _plan_for(way, _states(_staff_code_rows(code), {}), now)
+    return (await _plans([way], now=now))[way.id]
+
+
+async def _plans(ways: Sequence[ContactWay], *, now: datetime) -> dict[int, Plan]:
+    """Plans for several store ways with three queries, whatever their number."""
+    ids = [w.id for w in ways]
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for way_id, staff_id, adds in await ContactAddCount.filter(
+        contact_way_id__in=ids, day=shanghai_day(now)
+    ).values_list("contact_way_id", "staff_id", "adds"):
+        counts[way_id][staff_id] = adds
+    rows: dict[int, list[ContactWayMember]] = defaultdict(list)
+    for row in await ContactWayMember.filter(contact_way_id__in=ids).select_related("staff").order_by("id"):
+        rows[row.contact_way_id].append(row)
+    return {w.id: _plan_for(w, _states(rows[w.id], counts[w.id]), now) for w in ways}
+
+
+# ---- adds and the daily cap ------------------------------------------------------------------------------
+
+
+async def record_add(*, contact_way_id: int, staff_id: int, at: datetime) -> None:
+    """Count one add for the staff member's Shanghai day of ``at`` (in the caller's transaction).
+
+    When that reaches a store way's daily cap, a sync is published: it takes the member out of WeCom's
+    list (midnight's re-plan puts them back). One message per member and day, however many adds follow.
+    """
+    day = shanghai_day(at)
+    count = ContactAddCount.filter(contact_way_id=contact_way_id, staff_id=staff_id, day=day)
+    if not await count.update(adds=F("adds") + 1):
+        try:
+            async with in_transaction("default"):  # a savepoint: a concurrent first add must not abort ours
+                await ContactAddCount.create(contact_way_id=contact_way_id, staff_id=staff_id, day=day, adds=1)
+        except IntegrityError:
+            await count.update(adds=F("adds") + 1)
+    way = await ContactWay.filter(id=contact_way_id).first().values("way_type", "daily_cap", "status")
+    if way is None or way["way_type"] != 2 or way["daily_cap"] is None or way["status"] == S.DELETED:
+        return
+    adds = await count.first().values_list("adds", flat=True)
+    if adds >= way["daily_cap"]:
+        await publish_sync(contact_way_id, reason=f"cap:{staff_id}:{day.isoformat()}", at=at)
+
+
+# ---- the minute tick -------------------------------------------------------------------------------------
+
+
+async def replan(*, now: datetime, since: datetime | None = None) -> list[int]:
+    """Publish a sync for each active store way whose plan at ``now`` differs from the list WeCom has.
+
+    With ``since``, only ways whose plan can have changed in ``(since, now]`` are planned: a member's duty
+    starts or ends, or a Shanghai midnight passed and yesterday's adds (and caps) no longer count. Caps
+    reached during the day need no tick: ``record_add`` publishes those. Returns the ways synced.
+    """
+    ways = ContactWay.filter(way_type=2, status__in=[S.SYNCED, S.FAILED])
+    if since is not None:
+        ways = ways.filter(id__in=await _changed_between(since, now))
+    candidates = await ways
+    plans = await _plans(candidates, now=now)
+    stale = [w for w in candidates if set(plans[w.id].userids) != set(w.applied_userids)]
+    for way in stale:
+        await publish_sync(way, reason=f"replan:{now.strftime('%Y%m%dT%H%M')}", at=now)
+    return [w.id for w in stale]
+
+
+async def _changed_between(since: datetime, now: datetime) -> set[int]:
+    """Ids of store ways with a duty boundary, or with adds on the day that ended, in ``(since, now]``."""
+    ids = {
+        way_id
+        for way_id, duty_hours in await ContactWayMember.filter(contact_way__way_type=2).exclude(
+            duty_hours={}
+        ).values_list("contact_way_id", "duty_hours")
+        if duty_boundary_between(duty_hours, since, now)
+    }
+    if midnight_between(since, now):
+        ids.update(await ContactAddCount.filter(
+            day=shanghai_day(since), contact_way__daily_cap__not_isnull=True
+        ).distinct().values_list("contact_way_id", flat=True))
+    return ids

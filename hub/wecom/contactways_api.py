@@ -1,0 +1,45 @@
+"""A code's WeCom contact way over the API: ops and store managers for their store, staff for their own code."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter
+
+from hub.auth.deps import HumanKey
+from hub.codes import service as codes
+from hub.codes.api import CodeId
+from hub.database import transaction
+from hub.errors import problems
+from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.wecom import contactways
+from hub.wecom.schemas import ContactWayIn, ContactWayOut
+
+router = APIRouter(prefix="/codes", tags=["codes"], responses=problems(401, 403, 404, 422))
+
+
+@router.get("/{code_id}/wecom", summary="The code's WeCom contact way: settings, sync state, today's adds")
+async def get_contact_way(code_id: CodeId, key: HumanKey) -> ContactWayOut:
+    code = await codes.get_code(code_id=code_id)
+    codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
+    return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))
+
+
+@router.put("/{code_id}/wecom", summary="Replace the contact way's settings (applied in WeCom by a job)",
+            responses=problems(409))
+async def put_contact_way(code_id: CodeId, body: ContactWayIn, key: HumanKey,
+                          idempotency_key: IdempotencyKey = None) -> ContactWayOut:
+    async def configure() -> ContactWayOut:
+        code = await codes.get_code(code_id=code_id)
+        codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
+        members = None if body.members is None else [m.setting() for m in body.members]
+        await contactways.configure(
+            code=code, welcome_text=body.welcome_text, welcome_link_url=body.welcome_link_url,
+            welcome_link_title=body.welcome_link_title, tag_names=body.tag_names, daily_cap=body.daily_cap,
+            skip_verify=body.skip_verify, members=members,
+        )
+        return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))
+
+    async with transaction():
+        return await idempotent(key=idempotency_key, principal=key, endpoint=f"PUT /codes/{code_id}/wecom",
+                                body=body, action=configure)

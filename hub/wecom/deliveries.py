@@ -1,0 +1,38 @@
+"""Outbox handlers that carry the hub's WeCom side effects out: corp tags and app messages to staff.
+
+Both are safe to repeat (marking a tag twice, or a duplicate notice, harms nobody), which the outbox's
+at-least-once delivery needs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connectors.wecom.errors import WecomNotFound
+from hub.outbox.service import handler
+from hub.outbox.models import OutboxMessage
+from hub.wecom.connection import wecom_client
+
+log = logging.getLogger("hub.wecom.deliveries")
+
+
+@handler("wecom.mark_tag")
+async def mark_tag(message: OutboxMessage) -> None:
+    """Tag a customer just added through a code with the code's corp tags (names resolved to ids)."""
+    from hub.wecom.tags import tag_ids_for
+
+    payload = message.payload
+    tag_ids = await tag_ids_for(payload["tag_names"])
+    if not tag_ids:
+        return
+    try:
+        await wecom_client().mark_tag(userid=payload["userid"], external_userid=payload["external_userid"],
+                                      add_tag=tag_ids)
+    except WecomNotFound as exc:  # removed again before we got to it: nothing left to tag, not worth retrying
+        log.info("not tagging %s: %s", payload["external_userid"], exc)
+
+
+@handler("wecom.app_message")
+async def app_message(message: OutboxMessage) -> None:
+    """A text message to staff in the WeCom app (e.g. a store manager told that a customer was lost)."""
+    await wecom_client().send_app_message(touser=message.payload["touser"], content=message.payload["content"])

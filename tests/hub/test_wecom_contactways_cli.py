@@ -1,0 +1,50 @@
+"""`hub wecom contact-ways list|sync`, run as a separate process against the test database and the sandbox."""
+
+from __future__ import annotations
+import os
+import subprocess
+import pytest
+
+from hub.wecom.connection import use_wecom_client
+from hub.wecom.models import ContactWay, ContactWayStatus
+from tests.factories import make_key, make_staff
+
+
+@pytest.fixture
+async def wecom(wecom_sandbox, queue):  # noqa: F811
+    """The hub's WeCom client pointed at the sandbox; queued jobs finish before it closes."""
+    async with wecom_sandbox.client() as client, use_wecom_client(client):
+        yield wecom_sandbox
+        await queue.drain()
+
+
+def hub(wecom, *args: str) -> subprocess.CompletedProcess:
+    # os.environ points HUB_DATABASE_URL at the test database; the sandbox's variables point WeCom at it.
+    return subprocess.run([".venv/bin/hub", "wecom", "contact-ways", *args],
+                          env={**os.environ, **wecom.env(), "COLUMNS": "200"}, capture_output=True, text=True,
+                          timeout=60)
+
+
+async def test_a_failed_way_is_listed_and_pushed_to_wecom_again(client, wecom, queue, settings):
+    # One refusal per delivery attempt: the way fails for good, and the next call succeeds.
+    await wecom.fault("externalcontact/add_contact_way", 60111, times=settings.outbox_max_attempts)
+    made = await client.post("/api/v1/codes", headers=await make_key(), json={
+        "kind": "staff", "staff_id": (await make_staff()).id, "target_kind": "wecom_contact"})
+    await queue.drain()
+    slug = made.json()["slug"]
+    listed = hub(wecom, "list", "--status", "failed")
+    assert listed.returncode == 0, listed.stderr
+    assert slug in listed.stdout and "60111" in listed.stdout
+    assert slug not in hub(wecom, "list", "--status", "synced").stdout
+
+    pushed = hub(wecom, "sync", str(made.json()["id"]))
+    assert pushed.returncode == 0, pushed.stderr
+    way = await ContactWay.get(code_id=made.json()["id"])
+    assert (way.status, way.last_error) == (ContactWayStatus.SYNCED, "")
+    assert [w["state"] for w in await wecom.contact_ways()] == [f"staff-{slug}"]
+
+
+async def test_sync_without_a_code_replans_every_store_way(wecom):
+    done = hub(wecom, "sync")
+    assert done.returncode == 0, done.stderr
+    assert "0 store contact way(s)" in done.stdout
