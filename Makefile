@@ -14,6 +14,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+SANDBOX_PORT ?= 9101
+
+# The demo's WeCom is the sandbox (connectors/wecom/sandbox) on 127.0.0.1:$(SANDBOX_PORT); these credentials
+# exist only there. Set HUB_WECOM_* in the environment to use other values.
+demo: export HUB_WECOM_CORP_ID ?= wwdemo0sandbox0corp
+demo: export HUB_WECOM_SECRET ?= demo-sandbox-secret-not-for-production
+demo: export HUB_WECOM_AGENT_ID ?= 1000002
+demo: export HUB_WECOM_TOKEN ?= DemoSandboxToken2026
+demo: export HUB_WECOM_AES_KEY ?= DemoSandboxEncodingAesKeyNotForProduction01
+demo: export HUB_WECOM_API_BASE ?= http://127.0.0.1:$(SANDBOX_PORT)/cgi-bin/
+demo: export HUB_WECOM_OAUTH_URL ?= http://127.0.0.1:$(SANDBOX_PORT)/connect/oauth2/authorize
+demo: export HUB_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -49,17 +61,23 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hub migrate
 	$(BIN)/hub demo-data
-	@out=$$($(BIN)/hub keys create --role ops --name "demo ops") || exit 1; \
+	@mkdir -p var; \
+	$(BIN)/hub sandbox wecom serve --port $(SANDBOX_PORT) > var/wecom-sandbox.log 2>&1 & sandbox=$$!; \
+	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/hub demo-wecom --sandbox-url http://127.0.0.1:$(SANDBOX_PORT) || exit 1; \
+	out=$$($(BIN)/hub keys create --role ops --name "demo ops") || exit 1; \
 	key=$$(printf '%s\n' "$$out" | tail -n 1); \
 	base="http://$(HOST):$(PORT)"; \
 	echo; \
 	echo "================================================================================"; \
-	echo " The hub is starting on $$base  (Ctrl-C stops it)"; \
+	echo " The hub is starting on $$base  (Ctrl-C stops it and the WeCom sandbox)"; \
 	echo "   database: $${HUB_DATABASE_URL:+from HUB_DATABASE_URL}$${HUB_DATABASE_URL:-SQLite var/hub.db}"; \
 	echo "   jobs:     $${HUB_REDIS_URL:+arq on HUB_REDIS_URL (run .venv/bin/hub worker too)}$${HUB_REDIS_URL:-in-process}"; \
+	echo "   WeCom:    the sandbox on http://127.0.0.1:$(SANDBOX_PORT) (log var/wecom-sandbox.log)"; \
 	echo; \
 	echo " Where to click:"; \
 	echo "   API docs (try it out, 'Authorize' with the key):  $$base/docs"; \
+	echo "   Staff page (sign in through the sandbox's WeCom): $$base/staff/"; \
 	echo "   Liveness:                                         $$base/healthz"; \
 	echo "   Readiness (database, Redis):                      $$base/readyz"; \
 	echo; \
@@ -68,9 +86,12 @@ demo: $(STAMP)
 	echo; \
 	echo " Try it:"; \
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/stores?limit=5'"; \
+	echo "   the simulate command above, then:"; \
+	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/wecom/contacts'"; \
+	echo "   curl 'http://127.0.0.1:$(SANDBOX_PORT)/sandbox/sent?kind=welcome'"; \
 	echo "================================================================================"; \
 	echo; \
-	exec $(BIN)/hub serve --host $(HOST) --port $(PORT)
+	$(BIN)/hub serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.command("worker")(worker)
     app.command("demo-data")(demo_data)
+    app.command("demo-wecom")(demo_wecom)
 
 
 def migrate() -> None:
@@ -132,3 +133,39 @@ def demo_data() -> None:
         summary = run(lambda: load_demo_data(progress=bar))
     for what, count in summary.items():
         console.print(f"  {what}: {count}")
+
+
+def demo_wecom(
+    sandbox_url: Annotated[str, typer.Option(help="Where `hub sandbox wecom serve` listens")] = "http://127.0.0.1:9101",
+) -> None:
+    """Give the WeCom sandbox the demo staff and make contact-me codes for the first demo store."""
+    from rich.table import Table
+
+    from hub.cli.common import run
+    from hub.demo.wecom import SandboxUnreachable, set_up
+    from hub.settings import get_settings
+
+    settings = get_settings()
+    if not (settings.wecom_corp_id and settings.wecom_secret):
+        fail("set HUB_WECOM_CORP_ID, HUB_WECOM_SECRET (and point HUB_WECOM_API_BASE at the sandbox) first")
+
+    async def work():
+        try:
+            return await set_up(sandbox_url=sandbox_url)
+        except SandboxUnreachable as exc:
+            fail(str(exc))
+
+    rows = run(work)
+    base = settings.public_base_url.rstrip("/")
+    table = Table(title="WeCom contact-me codes (the sandbox plays WeCom)")
+    for column in ("kind", "for", "staff userid", "state"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("link", overflow="fold")
+    for row in rows:
+        table.add_row(row.kind, row.who, row.userid if row.kind == "staff" else f"{row.userid} …",
+                      row.state, f"{base}/c/{row.slug}")
+    console.print(table)
+    first = rows[0]
+    console.print("Play a customer scanning the first code (the hub attributes, tags and greets them):")
+    console.print(f"  .venv/bin/hub sandbox wecom simulate add --staff {first.userid} --state {first.state} --name 李雷",
+                  soft_wrap=True, highlight=False)
