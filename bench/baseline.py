@@ -20,12 +20,13 @@ CONFIG_ENV = "BENCH_BASELINE_CONFIG"
 
 
 def make_app(path: str, body: bytes, content_type: str, status: int = 200,
-             headers: dict[str, str] | None = None) -> FastAPI:
+             headers: dict[str, str] | None = None, method: str = "GET") -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
 
-    @app.get(path)
     async def fixed() -> Response:
         return Response(content=body, media_type=content_type, status_code=status, headers=headers)
+
+    app.add_api_route(path, fixed, methods=[method])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -38,7 +39,7 @@ def app_from_env() -> FastAPI:
     """The factory uvicorn's worker processes call (``--workers`` needs an import string)."""
     config = json.loads(os.environ[CONFIG_ENV])
     return make_app(config["path"], Path(config["body_file"]).read_bytes(), config["content_type"],
-                    config["status"], config["headers"])
+                    config["status"], config["headers"], config.get("method", "GET"))
 
 
 def main() -> None:
@@ -49,13 +50,14 @@ def main() -> None:
     parser.add_argument("--status", type=int, default=200)
     parser.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--method", default="GET", choices=["GET", "POST"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     headers = dict((name.strip(), value.strip()) for name, _, value in (h.partition(":") for h in args.header))
     os.environ[CONFIG_ENV] = json.dumps({"path": args.path, "body_file": str(args.body_file.resolve()),
                                          "content_type": args.content_type, "status": args.status,
-                                         "headers": headers})
+                                         "headers": headers, "method": args.method})
     # The same options as `hub serve` (hub/cli/ops.py), with as many processes.
     uvicorn.run("bench.baseline:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_config=None, proxy_headers=True, server_header=False)

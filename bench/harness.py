@@ -241,8 +241,8 @@ class Bench:
         self.notes.append(text)
 
     def start_baseline(self, *, name: str, path: str, body: bytes, content_type: str, status: int = 200,
-                       headers: dict[str, str] | None = None, workers: int = 1) -> str:
-        """A bare FastAPI app in its own process(es) answering GET ``path`` (a route template such as
+                       headers: dict[str, str] | None = None, workers: int = 1, method: str = "GET") -> str:
+        """A bare FastAPI app in its own process(es) answering ``method`` ``path`` (a route template such as
         ``/c/{slug}`` is fine) with ``status``, ``headers`` and ``body``; returns its base URL."""
         body_file = self.workdir / f"{name}.body"
         body_file.write_bytes(body)
@@ -252,24 +252,25 @@ class Bench:
             f"baseline-{name}",
             [sys.executable, "-m", "bench.baseline", "--path", path, "--body-file", str(body_file),
              "--content-type", content_type, "--port", str(port), "--status", str(status),
-             "--workers", str(workers), *extra],
+             "--workers", str(workers), "--method", method, *extra],
             env=clean_env(PYTHONPATH=str(ROOT)), cwd=ROOT,
         )
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready(base_url + "/healthz", proc, log_path)
-        check = httpx.get(base_url + path, timeout=5, trust_env=False)
+        check = httpx.request(method, base_url + path, timeout=5, trust_env=False)
         if (check.content != body or check.headers.get("content-type") != content_type or check.status_code != status
                 or any(check.headers.get(k) != v for k, v in (headers or {}).items())):
             raise BenchError(f"the baseline for {path} does not answer the same status, headers and bytes as the hub")
         return base_url
 
-    def start_hub_server(self, *, name: str, workers: int) -> tuple[str, subprocess.Popen, Path]:
-        """Another ``hub serve --workers N`` on the shared hub's database and Redis; returns (base URL,
-        process, log). Stop it with ``stop_gracefully`` to have its lifespan shutdown run."""
+    def start_hub_server(self, *, name: str, workers: int, env: dict[str, str] | None = None,
+                         ) -> tuple[str, subprocess.Popen, Path]:
+        """Another ``hub serve --workers N`` on the shared hub's database and Redis (``env`` adds settings);
+        returns (base URL, process, log). Stop it with ``stop_gracefully`` to have its lifespan shutdown run."""
         port = free_port()
         proc, log_path = self.procs.start(
             name, [str(BIN / "hub"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-            env=self.hub.env, cwd=self.workdir,
+            env={**self.hub.env, **(env or {})}, cwd=self.workdir,
         )
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready(base_url + "/readyz", proc, log_path)

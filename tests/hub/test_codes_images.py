@@ -15,7 +15,7 @@ from hub.codes import cards, qr
 from hub.codes.models import CodeKind
 from hub.codes.slugs import qr_url
 from hub.errors import InvalidInput
-from hub.stores.models import Store, StoreLogo
+from hub.stores.models import StoreLogo
 from tests.factories import make_code, make_key, make_product, make_staff, make_store
 
 SVG = "{http://www.w3.org/2000/svg}"

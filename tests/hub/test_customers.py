@@ -6,7 +6,7 @@ from hub.customers import service
 from hub.customers.models import ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.phones import phone_hash
 from hub.idempotency.models import IdempotencyRecord
-from tests.factories import make_key, make_region, make_store
+from tests.factories import make_key, make_store
 
 PHONE = "13800138000"
 URL = "/api/v1/customers"

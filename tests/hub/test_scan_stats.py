@@ -204,7 +204,7 @@ class TestCsv:
 
     async def test_csv_by_day_and_by_channel(self, client, world):
         ops = await make_key()
-        by_day = await client.get(f"/api/v1/stats/scans?from=2025-03-01&to=2025-03-02&format=csv", headers=ops)
+        by_day = await client.get("/api/v1/stats/scans?from=2025-03-01&to=2025-03-02&format=csv", headers=ops)
         assert by_day.content.decode("utf-8-sig").split("\r\n")[1:] == [
             "2025-03-01,30,19,26,4,15,2,5,8,12", "2025-03-02,7,6,2,5,0,7,0,0,0", ""]
         channel = await client.get(f"/api/v1/stats/scans?{RANGE}&group_by=channel&format=csv", headers=ops)
