@@ -38,7 +38,7 @@ from hub.app import create_app  # noqa: E402
 from hub.migrate import apply_migrations  # noqa: E402
 from hub.settings import get_settings  # noqa: E402
 
-pytest_plugins = ["tests.sandboxes"]  # the WeCom sandbox fixtures, for every test
+pytest_plugins = ["tests.sandboxes", "tests.workers"]  # sandbox and arq worker fixtures, for every test
 
 if IN_CI and not DATABASE_URL.startswith("postgres"):
     raise pytest.UsageError("CI=true needs HUB_TEST_DATABASE_URL=postgres://...: the suite must run on PostgreSQL")

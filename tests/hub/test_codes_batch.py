@@ -25,7 +25,7 @@ from hub.regions.models import RegionLevel
 from hub.staff.models import Staff
 from hub.stores.models import Store, StoreLogo
 from tests.factories import make_key, make_product, make_region, make_staff, make_store
-from tests.hub.test_outbox_arq import arq_queue, run_worker_until_idle  # noqa: F401 (a fixture)
+from tests.workers import run_worker_until_idle
 
 HUB = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hub")
 

@@ -5,38 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from arq.worker import Worker
-
-from hub import jobs
 from hub.database import transaction
-from hub.jobs.arq_queue import ArqQueue, worker_settings
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from tests.hub.test_outbox import DELIVERED, FAILURES_LEFT
-
-
-@pytest.fixture
-async def arq_queue(redis_url, settings):
-    """Make arq the process's queue for the test, as in production."""
-    arq_settings = settings.model_copy(update={"redis_url": redis_url})
-    previous = jobs._queue
-    queue = await ArqQueue.connect(arq_settings)
-    jobs.set_queue(queue)
-    yield arq_settings
-    jobs.set_queue(previous)
-    await queue.close()
-
-
-async def run_worker_until_idle(arq_settings) -> Worker:
-    """A real arq worker in burst mode: it runs every job, retries included, then stops."""
-    options = worker_settings(arq_settings)
-    options.update(burst=True, poll_delay=0.05)
-    worker = Worker(**options)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-    return worker
+from tests.workers import run_worker_until_idle
 
 
 @pytest.fixture(autouse=True)

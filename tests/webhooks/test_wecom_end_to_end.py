@@ -12,6 +12,7 @@ from hub.wecom.connection import use_wecom_client
 from hub.wecom.models import ContactAddCount, ContactStatus, ContactWay, StaffContact
 from tests.envs import settings_env
 from tests.factories import make_code, make_staff
+from tests.workers import run_worker_until_idle
 from webhooks.models import ReceiptStatus, WebhookReceipt
 
 URL = "/webhooks/wecom"
@@ -85,3 +86,20 @@ async def test_two_customers_adding_at_once_are_both_kept(client, wecom, queue):
     assert await WebhookReceipt.all().count() == 2
     assert {c.external_userid for c in await StaffContact.all()} == {one["external_userid"], two["external_userid"]}
     assert len(await wecom.sent("welcome")) == 2
+
+
+async def test_a_real_arq_worker_on_the_urgent_lane_processes_the_callback(client, wecom, arq_queue):
+    """Production's path: the receipt's job waits on the urgent lane's queue; a default-lane worker
+    leaves it alone, an urgent-lane worker greets the customer."""
+    staff = await make_staff()
+    await wecom.load_users([{"userid": staff.wecom_userid, "name": staff.name}])
+    answer = await _scan(wecom, staff, "")
+    assert (await _deliver(client, answer["callback"])).status_code == 200
+
+    await run_worker_until_idle(arq_queue, lane="default")  # runs the periodic sweeps, not the receipt
+    assert (await WebhookReceipt.get()).status == ReceiptStatus.PENDING
+    urgent = await run_worker_until_idle(arq_queue, lane="urgent")
+    assert urgent.jobs_complete == 1 and urgent.jobs_failed == 0
+    receipt = await WebhookReceipt.get()
+    assert receipt.status == ReceiptStatus.DONE and "welcome sent" in receipt.outcome
+    assert len(await wecom.sent("welcome")) == 1
