@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import logging
 
-from connectors.wecom.errors import WecomNotFound
+from connectors.wecom.errors import WecomError, WecomNotFound
 from hub.outbox.service import handler
 from hub.outbox.models import OutboxMessage
 from hub.wecom.connection import wecom_client
 
 log = logging.getLogger("hub.wecom.deliveries")
+INVALID_TAG = 40068
 
 
 @handler("wecom.mark_tag")
 async def mark_tag(message: OutboxMessage) -> None:
     """Tag a customer just added through a code with the code's corp tags (names resolved to ids)."""
-    from hub.wecom.tags import tag_ids_for
+    from hub.wecom.tags import forget, tag_ids_for
 
     payload = message.payload
     tag_ids = await tag_ids_for(payload["tag_names"])
@@ -30,6 +31,10 @@ async def mark_tag(message: OutboxMessage) -> None:
                                       add_tag=tag_ids)
     except WecomNotFound as exc:  # removed again before we got to it: nothing left to tag, not worth retrying
         log.info("not tagging %s: %s", payload["external_userid"], exc)
+    except WecomError as exc:
+        if exc.errcode == INVALID_TAG:  # a cached tag was deleted in the console: look the names up afresh
+            await forget(tag_ids)
+        raise  # the outbox retries
 
 
 @handler("wecom.app_message")

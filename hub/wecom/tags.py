@@ -73,3 +73,9 @@ async def _cache(*, name: str, tag_id: str, group_name: str) -> None:
                 await WecomTag.create(name=name, **values)
     except IntegrityError:
         pass  # another process cached the same tag meanwhile; its row says the same
+
+
+async def forget(tag_ids: list[str]) -> int:
+    """Drop cached tags WeCom no longer knows (deleted in the console), so the next lookup finds or makes
+    them again; returns how many were dropped."""
+    return await WecomTag.filter(tag_id__in=tag_ids).delete()

@@ -16,7 +16,7 @@ from hub.outbox.models import OutboxMessage
 from hub.staff.models import StaffRole
 from hub.wecom import callbacks
 from hub.wecom.connection import use_wecom_client
-from hub.wecom.models import ContactAddCount, ContactStatus, ContactWay, StaffContact
+from hub.wecom.models import ContactAddCount, ContactStatus, ContactWay, StaffContact, WecomTag
 from tests.factories import make_campaign, make_code, make_key, make_staff, make_store
 
 
@@ -317,3 +317,19 @@ async def test_contacts_are_listed_by_store_scope(client, wecom):
                              headers=manager)).status_code == 403
     bad = await client.get("/api/v1/wecom/contacts?status=gone", headers=manager)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.status"
+
+
+async def test_a_cached_tag_deleted_in_wecom_is_looked_up_again(wecom, queue):
+    staff = await make_staff()
+    _, way = await _staff_code(staff=staff, tag_names=["老标签"])
+    await _directory(wecom, staff)
+    await WecomTag.create(name="老标签", tag_id="et-deleted-in-console", synced_at=datetime.now(timezone.utc))
+    added, answer = await _event(wecom, "add", staff=staff.wecom_userid, state=way.state, welcome=False)
+    await callbacks.handle(added, receipt_id=30)
+    await queue.drain()
+
+    [marked] = await wecom.sent("mark_tag")  # the first try failed on 40068, the retry found the tag anew
+    tag = await WecomTag.get(name="老标签")
+    assert tag.tag_id != "et-deleted-in-console" and marked["add_tag"] == [tag.tag_id]
+    message = await OutboxMessage.get(topic="wecom.mark_tag")
+    assert (message.status, message.attempts) == ("delivered", 2)
