@@ -60,9 +60,14 @@ async def update_staff(*, staff: Staff, store_id: int | None = None, **changes: 
         await _check_wecom_userid_free(changes["wecom_userid"], staff_id=staff.id)
     if store_id is not None:
         changes["store_id"] = store_id
+    changed = {name for name, value in changes.items() if getattr(staff, name) != value}
     for name, value in changes.items():
         setattr(staff, name, value)
     await staff.save(update_fields=[*changes, "updated_at"])
+    if changed & {"active", "wecom_userid", "store_id"}:
+        from hub.wecom.contactways import staff_changed  # the WeCom contact ways they take customers on
+
+        await staff_changed(staff_id=staff.id)
     return await get_staff(staff_id=staff.id)
 
 

@@ -104,6 +104,18 @@ async def publish_sync(way: ContactWay | int, *, reason: str, at: datetime) -> N
                   dedup_key=f"{SYNC_TOPIC}:{way_id}:{reason}")
 
 
+async def staff_changed(*, staff_id: int) -> int:
+    """A member was deactivated, came back, moved store or got another WeCom account: every contact way
+    they are on plans again (the planner skips members who cannot take customers). Returns how many."""
+    member_of = await ContactWayMember.filter(staff_id=staff_id).values_list("contact_way_id", flat=True)
+    own = await ContactWay.filter(code__staff_id=staff_id).values_list("id", flat=True)
+    way_ids = await ContactWay.filter(id__in={*member_of, *own}).exclude(status=S.DELETED).values_list("id", flat=True)
+    now = _now()
+    for way_id in way_ids:
+        await publish_sync(way_id, reason=f"staff:{staff_id}:{now.isoformat()}", at=now)
+    return len(way_ids)
+
+
 # ---- the codes service's hooks ---------------------------------------------------------------------------
 
 

@@ -167,6 +167,22 @@ class TestStoreCode:
         assert (code.wecom_config_id, code.target_url) == (new["config_id"], new["qr_code"])
         assert (await ContactWay.get(code_id=made["id"])).status == ContactWayStatus.SYNCED
 
+    async def test_a_member_deactivated_or_back_changes_the_list_in_wecom(self, client, wecom, queue):
+        store = await make_store()
+        a, b = await make_staff(store=store), await make_staff(store=store)
+        made = await make_wecom_code(client, kind="store", store_id=store.id)
+        await queue.drain()
+        assert sorted((await sandbox_way(wecom, made["slug"]))["user"]) == sorted([a.wecom_userid, b.wecom_userid])
+
+        off = await client.patch(f"/api/v1/staff/{b.id}", headers=await make_key(), json={"active": False})
+        assert off.status_code == 200, off.text
+        await queue.drain()
+        assert (await sandbox_way(wecom, made["slug"]))["user"] == [a.wecom_userid]
+
+        await client.patch(f"/api/v1/staff/{b.id}", headers=await make_key(), json={"active": True})
+        await queue.drain()
+        assert sorted((await sandbox_way(wecom, made["slug"]))["user"]) == sorted([a.wecom_userid, b.wecom_userid])
+
     async def test_a_store_without_staff_on_wecom_is_422_on_store_id(self, client, wecom):
         store = await make_store()
         response = await client.post(URL, headers=await make_key(),
