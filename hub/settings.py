@@ -25,7 +25,8 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+    # An empty variable counts as unset (compose files pass `${HUB_X:-}` through as "").
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     database_url: str = "sqlite://./var/hub.db"
     redis_url: str | None = None

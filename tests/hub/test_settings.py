@@ -47,3 +47,13 @@ class TestSettings:
         assert result.returncode == 2
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert lines == ["hub: bad setting HUB_DATABASE_URL: must start with sqlite:// or postgres://"]
+
+
+def test_an_empty_variable_counts_as_unset(monkeypatch):
+    """docker-compose passes `${HUB_WECOM_AGENT_ID:-}` through as an empty string."""
+    from hub.settings import Settings
+
+    monkeypatch.setenv("HUB_WECOM_AGENT_ID", "")
+    monkeypatch.setenv("HUB_WECOM_TOKEN", "")
+    settings = Settings()
+    assert settings.wecom_agent_id is None and settings.wecom_token is None
