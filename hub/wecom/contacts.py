@@ -110,10 +110,10 @@ async def apply_add(
             from hub.wecom.contactways import record_add
 
             await record_add(contact_way_id=way.id, staff_id=staff.id, at=at)
-    if way is not None and way.tag_names:
-        await publish("wecom.mark_tag", {
-            "userid": staff.wecom_userid, "external_userid": external_userid, "tag_names": list(way.tag_names),
-        }, dedup_key=f"wecom.mark_tag:{staff.id}:{external_userid}:{int(at.timestamp())}")
+        if way is not None and way.tag_names:  # a half add is no contact yet: WeCom would refuse the tags
+            await publish("wecom.mark_tag", {
+                "userid": staff.wecom_userid, "external_userid": external_userid, "tag_names": list(way.tag_names),
+            }, dedup_key=f"wecom.mark_tag:{staff.id}:{external_userid}:{int(at.timestamp())}")
     return AddResult(contact, applied=True)
 
 

@@ -145,13 +145,14 @@ async def test_no_welcome_code_means_no_welcome(wecom):
 
 async def test_half_add_then_full_add_counts_once(wecom):
     staff = await make_staff()
-    _, way = await _staff_code(staff=staff)
+    _, way = await _staff_code(staff=staff, tag_names=["新客"])
     await _directory(wecom, staff)
     half, answer = await _event(wecom, "add_half_external_contact", staff=staff.wecom_userid, state=way.state,
                                 welcome=False)
     assert (await callbacks.handle(half, receipt_id=5)).startswith("half add:")
     assert (await StaffContact.get(staff_id=staff.id)).status == ContactStatus.HALF
     assert await Event.filter(type=EventType.WECOM_ADD).count() == 0
+    assert await OutboxMessage.filter(topic="wecom.mark_tag").count() == 0  # not a contact yet
 
     full = dict(half, ChangeType="add_external_contact", CreateTime=str(int(half["CreateTime"]) + 30))
     assert (await callbacks.handle(full, receipt_id=6)).startswith("add:")
@@ -159,6 +160,7 @@ async def test_half_add_then_full_add_counts_once(wecom):
     assert contact.status == ContactStatus.ACTIVE
     assert await Event.filter(type=EventType.WECOM_ADD).count() == 1
     assert (await ContactAddCount.get(contact_way_id=way.id)).adds == 1
+    assert await OutboxMessage.filter(topic="wecom.mark_tag").count() == 1
 
 
 async def test_a_customer_known_by_unionid_gets_the_external_userid(wecom):
