@@ -35,6 +35,7 @@ API_ROUTERS = [
     "hub.codes.stats_api",
     "hub.wecom.contactways_api",
     "hub.wecom.contacts_api",
+    "coupons.api",
 ]
 
 

@@ -32,6 +32,7 @@ HUB_MODEL_MODULES = [
     "hub.products.models",
     "hub.customers.models",
     "hub.campaigns.models",
+    "coupons.models",
     "hub.codes.models",
     "hub.events.models",
     "hub.wecom.models",

@@ -1,0 +1,258 @@
+"""The coupon API: batches for ops, claims for a customer, redemption at the store, a customer's wallet.
+
+Every write runs in one transaction with the Idempotency-Key: the stored answer (``hub.idempotency``)
+returns the first response byte for byte, and the key, scoped to the caller, is also the ledger's request
+id, so even a replay that misses the stored answer cannot act twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel
+
+from coupons import batches, claims, locks, redemptions, wallet
+from coupons.ledger import Actor, Transition
+from coupons.models import BatchStatus, CouponBatch
+from coupons.rules import effective_state
+from coupons.schemas import (
+    BatchIn,
+    BatchOut,
+    CancelRedemptionIn,
+    ClaimIn,
+    CouponHistoryOut,
+    CouponOut,
+    LedgerOut,
+    LockIn,
+    QuantityIn,
+    RedeemIn,
+    ReleaseIn,
+    ReturnIn,
+    TransitionOut,
+    WalletOut,
+)
+from hub.auth.deps import OpsKey, require
+from hub.auth.models import Role
+from hub.auth.service import Principal
+from hub.database import transaction
+from hub.errors import Forbidden, InvalidInput, problems
+from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.pagination import paginate
+from hub.schemas import DbId, Page, PageParams
+from hub.stores.models import Store
+
+router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
+
+# Who may hand a coupon to a customer or look into their wallet: ops, and the carrier app for its users.
+ClaimerKey = Annotated[Principal, require(Role.OPS, Role.ADMIN, Role.CARRIER_APP)]
+# Who scans a code at the counter.
+RedeemerKey = Annotated[Principal, require(Role.POS, Role.STAFF, Role.STORE_MANAGER)]
+# Who may hold a coupon for a transaction: the counter, and the app placing an order.
+LockerKey = Annotated[Principal, require(Role.POS, Role.STAFF, Role.STORE_MANAGER, Role.CARRIER_APP)]
+# Who may undo a redemption the same day: the store's manager, or the POS with its transaction id.
+CancellerKey = Annotated[Principal, require(Role.POS, Role.STORE_MANAGER)]
+BatchId = Annotated[DbId, Path()]
+CodeInPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z -]+$")]
+
+
+def _request_id(key: Principal, idempotency_key: str | None) -> str:
+    """The ledger's request id: the caller's Idempotency-Key scoped to the caller, else a fresh one."""
+    return f"{key.prefix}:{idempotency_key}" if idempotency_key else f"once:{uuid.uuid4().hex}"
+
+
+def _actor(key: Principal) -> Actor:
+    return Actor(key_id=key.key_id, role=key.role.value)
+
+
+def _out(transition: Transition) -> TransitionOut:
+    return TransitionOut.of(transition, effective_state(transition.coupon, datetime.now(timezone.utc)))
+
+
+async def _write(*, key: Principal, idempotency_key: str | None, endpoint: str, body: Any,
+                 action: Callable[[], Awaitable[BaseModel]], status_code: int = 200) -> Any:
+    async with transaction():
+        return await idempotent(key=idempotency_key, principal=key, endpoint=endpoint, body=body, action=action,
+                                status_code=status_code)
+
+
+async def _store_of(key: Principal, store_id: int | None) -> int:
+    """The store a counter operation happens at: the key's own, or for a POS key without one, the body's."""
+    if key.store_id is not None:
+        if store_id is not None and store_id != key.store_id:
+            raise Forbidden("This key is limited to another store")
+        return key.store_id
+    if store_id is None:
+        raise InvalidInput.field("store_id", "is required for a key without a store")
+    if not await Store.exists(id=store_id):
+        raise InvalidInput.field("store_id", f"no store {store_id}")
+    return store_id
+
+
+@router.get("/batches", summary="List coupon batches")
+async def list_batches(key: OpsKey, page: Annotated[PageParams, Depends()], status: BatchStatus | None = None,
+                       campaign_id: DbId | None = None) -> Page[BatchOut]:
+    query = batches.list_batches(status=status, campaign_id=campaign_id)
+    return await paginate(query, limit=page.limit, after=page.after, to_out=BatchOut.of)
+
+
+@router.get("/batches/{batch_id}", summary="One coupon batch", responses=problems(404))
+async def get_batch(key: OpsKey, batch_id: BatchId) -> BatchOut:
+    return BatchOut.of(await batches.get_batch(batch_id=batch_id))
+
+
+@router.post("/batches", status_code=201, summary="Draft a coupon batch")
+async def create_batch(body: BatchIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+    async def create() -> BatchOut:
+        return BatchOut.of(await batches.create_batch(**body.model_dump(), created_by_id=key.key_id))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/batches", body=body,
+                        action=create, status_code=201)
+
+
+async def _batch_write(*, name: str, batch_id: int, key: Principal, idempotency_key: str | None, body: Any = None,
+                       call: Callable[[], Awaitable[CouponBatch]]) -> Any:
+    async def act() -> BatchOut:
+        return BatchOut.of(await call())
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/{name}",
+                        body=body if body is not None else {"batch_id": batch_id}, action=act)
+
+
+@router.post("/batches/{batch_id}/approve", summary="Approve a draft (another ops or admin key than its author)",
+             responses=problems(404, 409))
+async def approve_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+    return await _batch_write(name="approve", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
+                              call=lambda: batches.approve_batch(batch_id=batch_id, approver_id=key.key_id))
+
+
+@router.post("/batches/{batch_id}/activate", summary="Open an approved batch for claims", responses=problems(404, 409))
+async def activate_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+    return await _batch_write(name="activate", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
+                              call=lambda: batches.activate_batch(batch_id=batch_id))
+
+
+@router.post("/batches/{batch_id}/pause", summary="Stop claims for a while", responses=problems(404, 409))
+async def pause_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+    return await _batch_write(name="pause", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
+                              call=lambda: batches.pause_batch(batch_id=batch_id))
+
+
+@router.post("/batches/{batch_id}/resume", summary="Reopen a paused batch", responses=problems(404, 409))
+async def resume_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+    return await _batch_write(name="resume", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
+                              call=lambda: batches.resume_batch(batch_id=batch_id))
+
+
+@router.post("/batches/{batch_id}/end", summary="End a batch for good", responses=problems(404, 409))
+async def end_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+    return await _batch_write(name="end", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
+                              call=lambda: batches.end_batch(batch_id=batch_id))
+
+
+@router.post("/batches/{batch_id}/quantity", summary="Change the stock (compare-and-set on the value you saw)",
+             responses=problems(404, 409))
+async def set_quantity(batch_id: BatchId, body: QuantityIn, key: OpsKey,
+                       idempotency_key: IdempotencyKey = None) -> BatchOut:
+    return await _batch_write(
+        name="quantity", batch_id=batch_id, key=key, idempotency_key=idempotency_key, body=body,
+        call=lambda: batches.set_quantity(batch_id=batch_id, expected=body.expected, quantity=body.total_quantity))
+
+
+@router.post("/batches/{batch_id}/claims", status_code=201, summary="Claim a coupon for a customer",
+             responses=problems(404, 409))
+async def claim(batch_id: BatchId, body: ClaimIn, key: ClaimerKey,
+                idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return _out(await claims.claim(batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
+                                       visitor_id=body.visitor_id, token=body.token,
+                                       request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/claims",
+                        body=body, action=act, status_code=201)
+
+
+@router.post("/locks", summary="Hold a claimed coupon for one transaction, for a few minutes",
+             responses=problems(404, 409))
+async def lock(body: LockIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return _out(await locks.lock(code=body.code, holder=body.holder, ttl_minutes=body.ttl_minutes,
+                                     request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks", body=body, action=act)
+
+
+@router.post("/locks/release", summary="Let go of a coupon this transaction holds", responses=problems(404, 409))
+async def release(body: ReleaseIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return _out(await locks.release(code=body.code, holder=body.holder,
+                                        request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks/release", body=body,
+                        action=act)
+
+
+@router.post("/redemptions", summary="Redeem a coupon at the key's store; answers the discount",
+             responses=problems(404, 409))
+async def redeem(body: RedeemIn, key: RedeemerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return _out(await redemptions.redeem(
+            code=body.code, store_id=await _store_of(key, body.store_id), staff_id=key.staff_id, channel=body.channel,
+            spend_fen=body.spend_fen, category=body.category, order_ref=body.order_ref,
+            request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions", body=body,
+                        action=act)
+
+
+@router.post("/redemptions/cancel", summary="Cancel today's redemption at the store that made it (撤销核销)",
+             responses=problems(404, 409))
+async def cancel_redemption(body: CancelRedemptionIn, key: CancellerKey,
+                            idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    if key.role == Role.POS and body.order_ref is None:
+        raise InvalidInput.field("order_ref", "a POS cancels with the transaction id it redeemed with")
+
+    async def act() -> TransitionOut:
+        return _out(await redemptions.cancel_redemption(
+            code=body.code, store_id=await _store_of(key, body.store_id), order_ref=body.order_ref,
+            request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions/cancel",
+                        body=body, action=act)
+
+
+@router.post("/returns", summary="Return a redeemed coupon after its order was refunded (退券)",
+             responses=problems(404, 409))
+async def return_coupon(body: ReturnIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return _out(await redemptions.return_coupon(code=body.code, order_ref=body.order_ref,
+                                                    request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/returns", body=body,
+                        action=act)
+
+
+@router.get("/codes/{code}", summary="One coupon and its ledger", responses=problems(404))
+async def coupon_history(code: CodeInPath, key: OpsKey) -> CouponHistoryOut:
+    coupon, entries = await wallet.history(code=code)
+    state = effective_state(coupon, datetime.now(timezone.utc))
+    return CouponHistoryOut(coupon=CouponOut.of(coupon, state), ledger=[LedgerOut.of(e) for e in entries])
+
+
+@router.post("/codes/{code}/void", summary="Void an unused coupon for good", responses=problems(404, 409))
+async def void(code: CodeInPath, key: OpsKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return _out(await wallet.void(code=code, request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+
+    return await _write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/void",
+                        body={"code": code}, action=act)
+
+
+@router.get("/wallets/{customer_id}", summary="A customer's coupons by state", responses=problems(404))
+async def customer_wallet(customer_id: Annotated[DbId, Path()], key: ClaimerKey) -> WalletOut:
+    owner_id, by_state = await wallet.wallet(customer_id=customer_id)
+    coupons = {state: [CouponOut.of(c, state) for c in items] for state, items in by_state.items()}
+    return WalletOut(customer_id=owner_id, coupons=coupons)

@@ -1,0 +1,147 @@
+"""Electronic coupons: batches (the stock and its rules), the coupons issued from them, and the ledger
+of every transition a coupon went through."""
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from hub.modelbase import TimestampedModel
+
+
+class BatchKind(StrEnum):
+    CASH = "cash"  # 立减: face value off any spend
+    THRESHOLD = "threshold"  # 满减: face value off a spend of at least min_spend_fen
+    DISCOUNT = "discount"  # 折扣: a percentage off, capped
+    GIFT = "gift"  # 兑换: a product handed over, worth face_value_fen
+    EQUITY = "equity"  # 权益: a membership or similar, worth face_value_fen
+
+
+class BatchStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class CouponState(StrEnum):
+    ISSUED = "issued"
+    CLAIMED = "claimed"
+    LOCKED = "locked"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+    VOIDED = "voided"
+
+
+class CouponChannel(StrEnum):
+    STORE = "store"  # at the counter of a store (营业厅), scanned by a POS or staff key
+    STOREFRONT = "storefront"
+    APP = "app"
+    WECOM = "wecom"
+
+
+class Operation(StrEnum):
+    CLAIM = "claim"
+    LOCK = "lock"
+    RELEASE = "release"
+    REDEEM = "redeem"
+    CANCEL_REDEMPTION = "cancel_redemption"
+    RETURN = "return"
+    VOID = "void"
+    EXPIRE = "expire"
+
+
+# The stock of one offer and every rule its coupons obey. issued_count only grows, by one conditional
+# UPDATE per claim, so it never passes total_quantity. Validity is either the fixed window
+# (valid_from, valid_until) or valid_days counted from the claim. An empty scope list means "anywhere".
+class CouponBatch(TimestampedModel):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=100)
+    kind = fields.CharEnumField(BatchKind, max_length=16)
+    face_value_fen = fields.BigIntField(default=0)
+    min_spend_fen = fields.BigIntField(default=0)
+    discount_percent = fields.SmallIntField(null=True)  # percent off, for kind=discount
+    discount_cap_fen = fields.BigIntField(null=True)
+    total_quantity = fields.IntField()
+    issued_count = fields.IntField(default=0)
+    budget_fen = fields.BigIntField(null=True)
+    daily_cap = fields.IntField(null=True)
+    per_customer_limit = fields.IntField(default=1)
+    return_days = fields.IntField(default=7)  # how long after a redemption a refund may return the coupon
+    valid_from = fields.DatetimeField(null=True)
+    valid_until = fields.DatetimeField(null=True)
+    valid_days = fields.IntField(null=True)
+    store_ids = fields.JSONField(default=list)
+    categories = fields.JSONField(default=list)
+    channels = fields.JSONField(default=list)
+    status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.DRAFT)
+    campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT)
+    created_by = fields.ForeignKeyField("hub.ApiKey", related_name=False, on_delete=fields.RESTRICT)
+    approved_by = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT)
+    approved_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "coupon_batch"
+
+
+# Claims of one batch on one Shanghai calendar day, so the daily cap is one conditional UPDATE too.
+class CouponBatchDay(Model):
+    id = fields.BigIntField(primary_key=True)
+    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.CASCADE)
+    day = fields.DateField()
+    issued = fields.IntField(default=0)
+
+    class Meta:
+        table = "coupon_batch_day"
+        unique_together = (("batch", "day"),)
+
+
+# One coupon. Every change of state is an UPDATE guarded by state and version, paired with a ledger row.
+class Coupon(TimestampedModel):
+    id = fields.BigIntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.RESTRICT)
+    owner = fields.ForeignKeyField("hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT)
+    state = fields.CharEnumField(CouponState, max_length=16)
+    valid_from = fields.DatetimeField()
+    valid_until = fields.DatetimeField()
+    claimed_at = fields.DatetimeField(null=True)
+    lock_holder = fields.CharField(max_length=128, null=True)
+    lock_until = fields.DatetimeField(null=True)
+    redeemed_at = fields.DatetimeField(null=True)
+    redeemed_store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
+    redeemed_staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    redeemed_order_ref = fields.CharField(max_length=64, null=True)
+    redeemed_spend_fen = fields.BigIntField(null=True)
+    redeemed_discount_fen = fields.BigIntField(null=True)
+    attribution = fields.JSONField(null=True)  # the touch that brought the claim, carried by later events
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "coupon"
+        indexes = (("owner_id", "batch_id"),)
+
+
+# Append-only: one row per transition, never updated. (operation, request_id) is unique, so a replayed
+# request finds its first row and answers with it instead of acting twice.
+class CouponLedger(Model):
+    id = fields.BigIntField(primary_key=True)
+    coupon = fields.ForeignKeyField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
+    operation = fields.CharEnumField(Operation, max_length=24)
+    from_state = fields.CharEnumField(CouponState, max_length=16, null=True)
+    to_state = fields.CharEnumField(CouponState, max_length=16)
+    actor_key = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT)
+    actor_role = fields.CharField(max_length=20)
+    channel = fields.CharField(max_length=16, default="")
+    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
+    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    order_ref = fields.CharField(max_length=64, null=True)
+    amount_fen = fields.BigIntField(null=True)
+    request_id = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "coupon_ledger"
+        unique_together = (("operation", "request_id"),)

@@ -1,0 +1,71 @@
+"""The pure rules of a coupon: what state it is really in right now, where it may be used, and what it is
+worth on a given spend. No database access, so every caller applies exactly the same rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from coupons.models import BatchKind, Coupon, CouponBatch, CouponState
+from hub.errors import Conflict, InvalidInput
+from hub.schemas import SHANGHAI
+
+# States whose coupon stops being usable once its validity is over.
+LAPSING = frozenset({CouponState.ISSUED, CouponState.CLAIMED, CouponState.LOCKED})
+
+
+class CouponNotYetValid(Conflict):
+    title = "The coupon is not valid yet"
+
+
+class OutOfScope(InvalidInput):
+    title = "The coupon cannot be used here"
+
+
+class MinimumSpendNotMet(InvalidInput):
+    title = "The spend is below the coupon's minimum"
+
+
+def effective_state(coupon: Coupon, now: datetime) -> CouponState:
+    """The state as a customer sees it: a lapsed coupon is expired, and a coupon whose lock ran out is
+    claimed again, even before the jobs that store this have run."""
+    if coupon.state in LAPSING and now >= coupon.valid_until:
+        return CouponState.EXPIRED
+    if coupon.state == CouponState.LOCKED and now >= coupon.lock_until:
+        return CouponState.CLAIMED
+    return coupon.state
+
+
+def shanghai_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def validity_from_claim(batch: CouponBatch, claimed_at: datetime) -> tuple[datetime, datetime]:
+    """(valid_from, valid_until) of a coupon claimed now: the batch's fixed window, or N days from now."""
+    if batch.valid_days is not None:
+        return claimed_at, claimed_at + timedelta(days=batch.valid_days)
+    return batch.valid_from, batch.valid_until
+
+
+def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id: int, channel: str,
+                 category: str | None, spend_fen: int) -> None:
+    """Refuse a redemption outside the coupon's window, scope or minimum spend, naming the field at fault."""
+    if now < coupon.valid_from:
+        raise CouponNotYetValid(f"Coupon is valid from {coupon.valid_from.astimezone(SHANGHAI).isoformat()}")
+    if batch.store_ids and store_id not in batch.store_ids:
+        raise OutOfScope.field("store_id", "the coupon is not valid at this store")
+    if batch.channels and channel not in batch.channels:
+        raise OutOfScope.field("channel", f"the coupon is valid only on {', '.join(batch.channels)}")
+    if batch.categories and category not in batch.categories:
+        raise OutOfScope.field("category", f"the coupon is valid only for {', '.join(batch.categories)}")
+    if spend_fen < batch.min_spend_fen:
+        raise MinimumSpendNotMet.field("spend_fen", f"must be at least {batch.min_spend_fen} fen")
+
+
+def discount_for(batch: CouponBatch, spend_fen: int) -> int:
+    """What the coupon takes off ``spend_fen``, in fen: never more than the spend itself."""
+    if batch.kind == BatchKind.DISCOUNT:
+        off = spend_fen * batch.discount_percent // 100
+        return min(off, batch.discount_cap_fen) if batch.discount_cap_fen is not None else off
+    if batch.kind in (BatchKind.CASH, BatchKind.THRESHOLD):
+        return min(batch.face_value_fen, spend_fen)
+    return batch.face_value_fen  # a gift or equity is handed over whole, whatever else is bought

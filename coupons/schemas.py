@@ -1,0 +1,196 @@
+"""Request and response bodies of the coupon API, written by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, field_validator
+
+from coupons.codes import CODE_LENGTH
+from coupons.ledger import Transition
+from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponChannel, CouponLedger, CouponState
+from hub.products.models import ProductCategory
+from hub.schemas import DbId, Fen, InTime, OutTime, text
+
+Quantity = Annotated[int, Field(ge=1, le=10_000_000)]
+CouponCode = Annotated[str, Field(min_length=CODE_LENGTH, max_length=2 * CODE_LENGTH,
+                                  description="As printed or scanned; case, spaces and dashes are ignored")]
+OrderRef = text(64)
+
+
+def _unique(values: list) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat a value")
+    return values
+
+
+class BatchIn(BaseModel):
+    """Validity is either ``valid_from`` + ``valid_until`` or ``valid_days`` from the claim; empty scope
+    lists mean "anywhere"."""
+
+    name: text(100)
+    kind: BatchKind
+    face_value_fen: Fen = 0
+    min_spend_fen: Fen = 0
+    discount_percent: int | None = Field(None, ge=1, le=99, description="Percent off, for a discount batch")
+    discount_cap_fen: Fen | None = None
+    total_quantity: Quantity
+    budget_fen: Fen | None = None
+    daily_cap: Quantity | None = None
+    per_customer_limit: int = Field(1, ge=1, le=1000)
+    return_days: int = Field(7, ge=0, le=366, description="Days after a redemption a refund may return it")
+    valid_from: InTime | None = None
+    valid_until: InTime | None = None
+    valid_days: int | None = Field(None, ge=1, le=3660)
+    store_ids: Annotated[list[DbId], Field(max_length=1000)] = []
+    categories: Annotated[list[ProductCategory], Field(max_length=len(ProductCategory))] = []
+    channels: Annotated[list[CouponChannel], Field(max_length=len(CouponChannel))] = []
+    campaign_id: DbId | None = None
+
+    @field_validator("store_ids", "categories", "channels")
+    @classmethod
+    def _unique_lists(cls, value):
+        return _unique(value)
+
+
+class QuantityIn(BaseModel):
+    expected: int = Field(ge=0, le=10_000_000, description="The total_quantity you last saw")
+    total_quantity: Quantity
+
+
+class BatchOut(BaseModel):
+    id: int
+    name: str
+    kind: BatchKind
+    status: BatchStatus
+    face_value_fen: int
+    min_spend_fen: int
+    discount_percent: int | None
+    discount_cap_fen: int | None
+    total_quantity: int
+    issued_count: int
+    budget_fen: int | None
+    daily_cap: int | None
+    per_customer_limit: int
+    return_days: int
+    valid_from: OutTime | None
+    valid_until: OutTime | None
+    valid_days: int | None
+    store_ids: list[int]
+    categories: list[ProductCategory]
+    channels: list[CouponChannel]
+    campaign_id: int | None
+    approved_at: OutTime | None
+    version: int
+    created_at: OutTime
+
+    @classmethod
+    def of(cls, batch: CouponBatch) -> BatchOut:
+        return cls.model_validate(batch, from_attributes=True)
+
+
+class ClaimIn(BaseModel):
+    """``visitor_id`` or the link ``token`` of the page the claim came from credit the code that brought
+    the customer."""
+
+    customer_id: DbId
+    channel: CouponChannel
+    visitor_id: text(40) | None = None
+    token: text(1024) | None = None
+
+
+class RedeemIn(BaseModel):
+    """The store is the key's own; a POS key without a store names it in ``store_id``."""
+
+    code: CouponCode
+    spend_fen: Fen
+    channel: CouponChannel = CouponChannel.STORE
+    category: ProductCategory | None = None
+    order_ref: OrderRef | None = None
+    store_id: DbId | None = None
+
+
+class CancelRedemptionIn(BaseModel):
+    code: CouponCode
+    order_ref: OrderRef | None = Field(None, description="The POS transaction the coupon was redeemed with")
+    store_id: DbId | None = None
+
+
+class LockIn(BaseModel):
+    code: CouponCode
+    holder: OrderRef = Field(description="The POS transaction or order holding the coupon; redeem with it as order_ref")
+    ttl_minutes: int = Field(10, ge=1, le=120)
+
+
+class ReleaseIn(BaseModel):
+    code: CouponCode
+    holder: OrderRef
+
+
+class ReturnIn(BaseModel):
+    code: CouponCode
+    order_ref: OrderRef | None = Field(None, description="The refunded order; must be the one it was redeemed with")
+
+
+class CouponOut(BaseModel):
+    id: int
+    code: str
+    batch_id: int
+    kind: BatchKind
+    owner_id: int | None
+    state: CouponState = Field(description="As of now: a lapsed coupon shows expired even before the expiry job")
+    valid_from: OutTime
+    valid_until: OutTime
+    claimed_at: OutTime | None
+    redeemed_at: OutTime | None
+    redeemed_store_id: int | None
+    redeemed_discount_fen: int | None
+
+    @classmethod
+    def of(cls, coupon: Coupon, state: CouponState) -> CouponOut:
+        """From a coupon with its batch joined, in its effective ``state``."""
+        c = coupon
+        return cls(id=c.id, code=c.code, batch_id=c.batch_id, kind=c.batch.kind, owner_id=c.owner_id, state=state,
+                   valid_from=c.valid_from, valid_until=c.valid_until, claimed_at=c.claimed_at,
+                   redeemed_at=c.redeemed_at, redeemed_store_id=c.redeemed_store_id,
+                   redeemed_discount_fen=c.redeemed_discount_fen)
+
+
+class LedgerOut(BaseModel):
+    id: int
+    operation: str
+    from_state: CouponState | None
+    to_state: CouponState
+    actor_role: str
+    channel: str
+    store_id: int | None
+    staff_id: int | None
+    order_ref: str | None
+    amount_fen: int | None
+    created_at: OutTime
+
+    @classmethod
+    def of(cls, entry: CouponLedger) -> LedgerOut:
+        return cls.model_validate(entry, from_attributes=True)
+
+
+class TransitionOut(BaseModel):
+    """One operation's outcome: the ledger row it wrote (for a redemption ``amount_fen`` is the discount)
+    and the coupon as it is now."""
+
+    entry: LedgerOut
+    coupon: CouponOut
+
+    @classmethod
+    def of(cls, transition: Transition, state: CouponState) -> TransitionOut:
+        return cls(entry=LedgerOut.of(transition.entry), coupon=CouponOut.of(transition.coupon, state))
+
+
+class CouponHistoryOut(BaseModel):
+    coupon: CouponOut
+    ledger: list[LedgerOut]
+
+
+class WalletOut(BaseModel):
+    customer_id: int = Field(description="The live customer the wallet belongs to")
+    coupons: dict[CouponState, list[CouponOut]]
