@@ -36,6 +36,7 @@ API_ROUTERS = [
     "hub.wecom.contactways_api",
     "hub.wecom.contacts_api",
     "coupons.api",
+    "coupons.reconciliation.api",
 ]
 
 

@@ -33,6 +33,7 @@ HUB_MODEL_MODULES = [
     "hub.customers.models",
     "hub.campaigns.models",
     "coupons.models",
+    "coupons.reconciliation.models",
     "hub.codes.models",
     "hub.events.models",
     "hub.wecom.models",

@@ -267,5 +267,5 @@ async def _delete(conn) -> None:
     await conn.execute(f"DELETE FROM coupon_ledger WHERE coupon_id IN (SELECT id FROM coupon WHERE batch_id IN ({batches}))")
     await conn.execute(f"DELETE FROM coupon WHERE batch_id IN ({batches})")
     await conn.execute(f"DELETE FROM coupon_batch_day WHERE batch_id IN ({batches})")
-    await conn.execute(f"DELETE FROM coupon_batch WHERE name LIKE 'bench-%'")
+    await conn.execute("DELETE FROM coupon_batch WHERE name LIKE 'bench-%'")
     await conn.execute("DELETE FROM event WHERE type IN ('claim', 'redeem')")

@@ -77,7 +77,7 @@ async def import_csv(
     if len(data) > MAX_BYTES:
         raise PayloadTooLarge(f"The file is larger than {MAX_BYTES // 2**20} MB")
     errors = Errors()
-    records = _records(_decode(data, errors), errors)
+    records = csv_records(decode_csv(data, errors), errors)
     if not records and not errors:
         errors.add(1, "file", "the file is empty; the first line must be the header")
     if errors:
@@ -122,7 +122,7 @@ def _rejected(kind: ImportKind, rows: int, dry_run: bool, errors: Errors) -> Imp
                                        error_count=errors.count))
 
 
-def _decode(data: bytes, errors: Errors) -> str:
+def decode_csv(data: bytes, errors: Errors) -> str:
     """UTF-8 (with or without BOM), else GB18030, which is how Excel in China saves CSV."""
     if b"\x00" in data:  # UTF-16 ("Unicode text") or a binary file; GB18030 would swallow it as garbage
         errors.add(data.count(b"\n", 0, data.index(b"\x00")) + 1, "file", "not a text file (UTF-8 or GB18030)")
@@ -138,7 +138,7 @@ def _decode(data: bytes, errors: Errors) -> str:
         return ""
 
 
-def _records(text: str, errors: Errors) -> list[tuple[int, list[str]]]:
+def csv_records(text: str, errors: Errors) -> list[tuple[int, list[str]]]:
     """Non-blank CSV records with the physical line each starts on (a quoted cell may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, list[str]]] = []

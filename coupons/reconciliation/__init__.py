@@ -1,0 +1,1 @@
+"""Reconciliation of coupon redemptions against a partner's or the billing system's settlement file."""
