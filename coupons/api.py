@@ -59,20 +59,20 @@ BatchId = Annotated[DbId, Path()]
 CodeInPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z -]+$")]
 
 
-def _request_id(key: Principal, idempotency_key: str | None) -> str:
+def request_id_for(key: Principal, idempotency_key: str | None) -> str:
     """The ledger's request id: the caller's Idempotency-Key scoped to the caller, else a fresh one."""
     return f"{key.prefix}:{idempotency_key}" if idempotency_key else f"once:{uuid.uuid4().hex}"
 
 
-def _actor(key: Principal) -> Actor:
+def actor_of(key: Principal) -> Actor:
     return Actor(key_id=key.key_id, role=key.role.value)
 
 
-def _out(transition: Transition) -> TransitionOut:
+def transition_out(transition: Transition) -> TransitionOut:
     return TransitionOut.of(transition, effective_state(transition.coupon, datetime.now(timezone.utc)))
 
 
-async def _write(*, key: Principal, idempotency_key: str | None, endpoint: str, body: Any,
+async def write(*, key: Principal, idempotency_key: str | None, endpoint: str, body: Any,
                  action: Callable[[], Awaitable[BaseModel]], status_code: int = 200) -> Any:
     async with transaction():
         return await idempotent(key=idempotency_key, principal=key, endpoint=endpoint, body=body, action=action,
@@ -109,7 +109,7 @@ async def create_batch(body: BatchIn, key: OpsKey, idempotency_key: IdempotencyK
     async def create() -> BatchOut:
         return BatchOut.of(await batches.create_batch(**body.model_dump(), created_by_id=key.key_id))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/batches", body=body,
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/batches", body=body,
                         action=create, status_code=201)
 
 
@@ -118,7 +118,7 @@ async def _batch_write(*, name: str, batch_id: int, key: Principal, idempotency_
     async def act() -> BatchOut:
         return BatchOut.of(await call())
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/{name}",
+    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/{name}",
                         body=body if body is not None else {"batch_id": batch_id}, action=act)
 
 
@@ -167,11 +167,11 @@ async def set_quantity(batch_id: BatchId, body: QuantityIn, key: OpsKey,
 async def claim(batch_id: BatchId, body: ClaimIn, key: ClaimerKey,
                 idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
-        return _out(await claims.claim(batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
+        return transition_out(await claims.claim(batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
                                        visitor_id=body.visitor_id, token=body.token,
-                                       request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+                                       request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/claims",
+    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/claims",
                         body=body, action=act, status_code=201)
 
 
@@ -179,19 +179,19 @@ async def claim(batch_id: BatchId, body: ClaimIn, key: ClaimerKey,
              responses=problems(404, 409))
 async def lock(body: LockIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
-        return _out(await locks.lock(code=body.code, holder=body.holder, ttl_minutes=body.ttl_minutes,
-                                     request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+        return transition_out(await locks.lock(code=body.code, holder=body.holder, ttl_minutes=body.ttl_minutes,
+                                     request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks", body=body, action=act)
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks", body=body, action=act)
 
 
 @router.post("/locks/release", summary="Let go of a coupon this transaction holds", responses=problems(404, 409))
 async def release(body: ReleaseIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
-        return _out(await locks.release(code=body.code, holder=body.holder,
-                                        request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+        return transition_out(await locks.release(code=body.code, holder=body.holder,
+                                        request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks/release", body=body,
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks/release", body=body,
                         action=act)
 
 
@@ -199,12 +199,12 @@ async def release(body: ReleaseIn, key: LockerKey, idempotency_key: IdempotencyK
              responses=problems(404, 409))
 async def redeem(body: RedeemIn, key: RedeemerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
-        return _out(await redemptions.redeem(
+        return transition_out(await redemptions.redeem(
             code=body.code, store_id=await _store_of(key, body.store_id), staff_id=key.staff_id, channel=body.channel,
             spend_fen=body.spend_fen, category=body.category, order_ref=body.order_ref,
-            request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions", body=body,
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions", body=body,
                         action=act)
 
 
@@ -216,11 +216,11 @@ async def cancel_redemption(body: CancelRedemptionIn, key: CancellerKey,
         raise InvalidInput.field("order_ref", "a POS cancels with the transaction id it redeemed with")
 
     async def act() -> TransitionOut:
-        return _out(await redemptions.cancel_redemption(
+        return transition_out(await redemptions.cancel_redemption(
             code=body.code, store_id=await _store_of(key, body.store_id), order_ref=body.order_ref,
-            request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions/cancel",
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions/cancel",
                         body=body, action=act)
 
 
@@ -228,10 +228,10 @@ async def cancel_redemption(body: CancelRedemptionIn, key: CancellerKey,
              responses=problems(404, 409))
 async def return_coupon(body: ReturnIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
-        return _out(await redemptions.return_coupon(code=body.code, order_ref=body.order_ref,
-                                                    request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+        return transition_out(await redemptions.return_coupon(code=body.code, order_ref=body.order_ref,
+                                                    request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/returns", body=body,
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/returns", body=body,
                         action=act)
 
 
@@ -245,9 +245,9 @@ async def coupon_history(code: CodeInPath, key: OpsKey) -> CouponHistoryOut:
 @router.post("/codes/{code}/void", summary="Void an unused coupon for good", responses=problems(404, 409))
 async def void(code: CodeInPath, key: OpsKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
-        return _out(await wallet.void(code=code, request_id=_request_id(key, idempotency_key), actor=_actor(key)))
+        return transition_out(await wallet.void(code=code, request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
-    return await _write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/void",
+    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/void",
                         body={"code": code}, action=act)
 
 

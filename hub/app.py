@@ -36,6 +36,8 @@ API_ROUTERS = [
     "hub.wecom.contactways_api",
     "hub.wecom.contacts_api",
     "coupons.api",
+    "coupons.app_api",
+    "coupons.store_api",
     "coupons.reconciliation.api",
 ]
 
