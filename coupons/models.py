@@ -145,3 +145,5 @@ class CouponLedger(Model):
     class Meta:
         table = "coupon_ledger"
         unique_together = (("operation", "request_id"),)
+        # A coupon's history; a store's redemptions page by id and total by day.
+        indexes = (("coupon_id", "id"), ("store_id", "id"), ("store_id", "created_at"))

@@ -34,8 +34,8 @@ class Customer(TimestampedModel):
         "hub.Store", null=True, related_name=False, on_delete=fields.SET_NULL
     )
     do_not_disturb = fields.BooleanField(default=False)  # on the carrier's global 免打扰 list
-    merged_into = fields.ForeignKeyField(
-        "hub.Customer", null=True, related_name=False, on_delete=fields.SET_NULL
+    merged_into = fields.ForeignKeyField(  # indexed: claims and wallets gather a person's merged customers
+        "hub.Customer", null=True, related_name=False, on_delete=fields.SET_NULL, db_index=True
     )
 
     class Meta:

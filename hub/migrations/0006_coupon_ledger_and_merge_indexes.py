@@ -1,0 +1,30 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('hub', '0005_coupon_reconciliation')]
+
+    initial = False
+
+    operations = [
+        ops.AddIndex(
+            model_name='CouponLedger',
+            index=Index(fields=['coupon_id', 'id']),
+        ),
+        ops.AddIndex(
+            model_name='CouponLedger',
+            index=Index(fields=['store_id', 'id']),
+        ),
+        ops.AddIndex(
+            model_name='CouponLedger',
+            index=Index(fields=['store_id', 'created_at']),
+        ),
+        ops.AlterField(
+            model_name='Customer',
+            name='merged_into',
+            field=fields.ForeignKeyField('hub.Customer', source_field='merged_into_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
+        ),
+    ]
