@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
-from coupons import batches, claims, locks, redemptions, wallet
+from coupons import batches, claims, gifting, issues, locks, redemptions, wallet
 from coupons.ledger import Actor, Transition
 from coupons.models import BatchStatus, CouponBatch
 from coupons.rules import effective_state
@@ -24,14 +24,19 @@ from coupons.schemas import (
     BatchOut,
     CancelRedemptionIn,
     ClaimIn,
+    ClaimIssuedIn,
     CouponHistoryOut,
     CouponOut,
+    IssueIn,
     LedgerOut,
     LockIn,
     QuantityIn,
     RedeemIn,
     ReleaseIn,
     ReturnIn,
+    ShareActionIn,
+    ShareIn,
+    ShareOut,
     TransitionOut,
     WalletOut,
 )
@@ -49,6 +54,8 @@ router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 
 
 # Who may hand a coupon to a customer or look into their wallet: ops, and the carrier app for its users.
 ClaimerKey = Annotated[Principal, require(Role.OPS, Role.ADMIN, Role.CARRIER_APP)]
+# Who may issue a coupon to a known customer: ops, and the strategy engine running an offer.
+IssuerKey = Annotated[Principal, require(Role.OPS, Role.ADMIN, Role.STRATEGY_ENGINE)]
 # Who scans a code at the counter.
 RedeemerKey = Annotated[Principal, require(Role.POS, Role.STAFF, Role.STORE_MANAGER)]
 # Who may hold a coupon for a transaction: the counter, and the app placing an order.
@@ -57,6 +64,7 @@ LockerKey = Annotated[Principal, require(Role.POS, Role.STAFF, Role.STORE_MANAGE
 CancellerKey = Annotated[Principal, require(Role.POS, Role.STORE_MANAGER)]
 BatchId = Annotated[DbId, Path()]
 CodeInPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z -]+$")]
+TokenInPath = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
 
 
 def request_id_for(key: Principal, idempotency_key: str | None) -> str:
@@ -175,6 +183,32 @@ async def claim(batch_id: BatchId, body: ClaimIn, key: ClaimerKey,
                         body=body, action=act, status_code=201)
 
 
+@router.post("/batches/{batch_id}/issues", status_code=201, summary="Issue a coupon to a known customer, unclaimed",
+             responses=problems(404, 409))
+async def issue(batch_id: BatchId, body: IssueIn, key: IssuerKey,
+                idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return transition_out(await issues.issue(
+            batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
+            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/issues",
+                       body=body, action=act, status_code=201)
+
+
+@router.post("/codes/{code}/claim", summary="Claim a coupon issued to the customer; its validity starts now",
+             responses=problems(404, 409))
+async def claim_issued(code: CodeInPath, body: ClaimIssuedIn, key: ClaimerKey,
+                       idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return transition_out(await issues.claim_issued(
+            code=code, customer_id=body.customer_id, channel=body.channel,
+            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/claim",
+                       body=body, action=act)
+
+
 @router.post("/locks", summary="Hold a claimed coupon for one transaction, for a few minutes",
              responses=problems(404, 409))
 async def lock(body: LockIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
@@ -249,6 +283,48 @@ async def void(code: CodeInPath, key: OpsKey, idempotency_key: IdempotencyKey = 
 
     return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/void",
                         body={"code": code}, action=act)
+
+
+def share_out(gift: gifting.Gift) -> ShareOut:
+    now = datetime.now(timezone.utc)
+    return ShareOut.of(gift.share, gifting.effective_status(gift.share, now), gift.transition,
+                       effective_state(gift.transition.coupon, now))
+
+
+@router.post("/codes/{code}/shares", status_code=201, summary="Make a single-use link giving the coupon to a friend",
+             responses=problems(404, 409))
+async def share(code: CodeInPath, body: ShareIn, key: ClaimerKey,
+                idempotency_key: IdempotencyKey = None) -> ShareOut:
+    async def act() -> ShareOut:
+        return share_out(await gifting.share(code=code, customer_id=body.customer_id, ttl_hours=body.ttl_hours,
+                                             request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/shares",
+                       body=body, action=act, status_code=201)
+
+
+@router.post("/shares/{token}/accept", summary="A friend accepts a share link: the coupon becomes theirs",
+             responses=problems(404, 409))
+async def accept_share(token: TokenInPath, body: ShareActionIn, key: ClaimerKey,
+                       idempotency_key: IdempotencyKey = None) -> ShareOut:
+    async def act() -> ShareOut:
+        return share_out(await gifting.accept(token=token, customer_id=body.customer_id,
+                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/shares/accept",
+                       body={"token": token, **body.model_dump()}, action=act)
+
+
+@router.post("/shares/{token}/revoke", summary="The giver takes a pending share link back",
+             responses=problems(404, 409))
+async def revoke_share(token: TokenInPath, body: ShareActionIn, key: ClaimerKey,
+                       idempotency_key: IdempotencyKey = None) -> ShareOut:
+    async def act() -> ShareOut:
+        return share_out(await gifting.revoke(token=token, customer_id=body.customer_id,
+                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/shares/revoke",
+                       body={"token": token, **body.model_dump()}, action=act)
 
 
 @router.get("/wallets/{customer_id}", summary="A customer's coupons by state", responses=problems(404))

@@ -72,6 +72,9 @@ def _check_rules(values: dict[str, Any]) -> None:
     if fixed and (values.get("valid_from") is None or values.get("valid_until") is None
                   or values["valid_until"] <= values["valid_from"]):
         raise InvalidInput.field("valid_until", "must come with valid_from and be after it")
+    for start, end in values.get("usable_hours", []):
+        if start >= end:
+            raise InvalidInput.field("usable_hours", f"the window {start}-{end} must end after it starts")
     _check_budget(kind=kind, face_value_fen=values.get("face_value_fen", 0), budget_fen=values.get("budget_fen"),
                   quantity=values["total_quantity"])
 

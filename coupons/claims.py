@@ -10,7 +10,8 @@ day's counter row), so concurrent claims queue instead of deadlocking:
   coupon goes to exactly one caller;
 - the daily cap is the same conditional increment on that day's counter row.
 
-A refusal raises, and the caller's transaction rolls every increment back.
+A refusal raises, and the caller's transaction rolls every increment back. Issuing to a known customer
+(``coupons.issues``) takes its stock through the very same ``take_stock``.
 """
 
 from __future__ import annotations
@@ -68,29 +69,11 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
     coupon may be used, checked at redemption. ``visitor_id`` or a link ``token`` name the touch that brought
     the customer, which the claim event and the coupon's later events carry."""
     now = now or datetime.now(timezone.utc)
-    owner_id = await live_id(customer_id)
-    await lock_live(owner_id)  # serialises this person's claims; a merge meanwhile is a 409 to retry
-    people = await person_ids(owner_id)
-    earlier = await replay(operation=Operation.CLAIM, request_id=request_id, batch_id=batch_id)
+    owner_id, earlier = await begin_for_person(operation=Operation.CLAIM, batch_id=batch_id,
+                                               customer_id=customer_id, request_id=request_id)
     if earlier is not None:
-        if earlier.coupon.owner_id not in people:
-            raise InvalidInput.field("request_id", "was already used for another customer")
         return earlier
-    batch = await get_batch(batch_id=batch_id)
-    if batch.status != ACTIVE:
-        raise BatchWrongStatus(f"Coupon batch {batch_id} is {batch.status.value}; only an active batch can be claimed")
-    valid_from, valid_until = validity_from_claim(batch, now)
-    if valid_until <= now:
-        raise BatchOver(f"Coupon batch {batch_id} was valid until {valid_until.isoformat()}")
-    held = await Coupon.filter(batch_id=batch_id, owner_id__in=people).count()
-    if held >= batch.per_customer_limit:
-        raise PerCustomerLimitReached(f"Customer {owner_id} holds {held} of at most {batch.per_customer_limit}")
-    taken = await CouponBatch.filter(id=batch_id, status=ACTIVE, issued_count__lt=F("total_quantity")).update(
-        issued_count=F("issued_count") + 1)
-    if not taken:
-        raise OutOfStock(f"All {batch.total_quantity} coupons of batch {batch_id} are issued")
-    if batch.daily_cap is not None:
-        await _count_today(batch, now)
+    valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
     attribution = await attribution_for(visitor_id=visitor_id, token=token)  # a valid token, else the last touch
     coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=owner_id, state=CouponState.CLAIMED,
                                  valid_from=valid_from, valid_until=valid_until, claimed_at=now,
@@ -99,6 +82,41 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
                         actor=actor, request_id=request_id, channel=channel)
     await funnel.record(done, at=now)
     return done
+
+
+async def begin_for_person(*, operation: Operation, batch_id: int, customer_id: int,
+                           request_id: str) -> tuple[int, Transition | None]:
+    """The person's live customer id, locked for the rest of the transaction, and the first answer of this
+    request if it already happened."""
+    owner_id = await live_id(customer_id)
+    await lock_live(owner_id)  # serialises this person's claims; a merge meanwhile is a 409 to retry
+    earlier = await replay(operation=operation, request_id=request_id, batch_id=batch_id)
+    if earlier is not None and earlier.coupon.owner_id not in await person_ids(owner_id):
+        raise InvalidInput.field("request_id", "was already used for another customer")
+    return owner_id, earlier
+
+
+async def take_stock(*, batch_id: int, owner_id: int, now: datetime) -> tuple[datetime, datetime]:
+    """Take one coupon of the batch's stock (and of today's cap) for the person living on ``owner_id``,
+    whose customer row the caller holds locked; returns the validity of a coupon claimed ``now``.
+
+    Every coupon the person holds of the batch counts against the limit, issued and unclaimed ones too."""
+    batch = await get_batch(batch_id=batch_id)
+    if batch.status != ACTIVE:
+        raise BatchWrongStatus(f"Coupon batch {batch_id} is {batch.status.value}; only an active batch can be claimed")
+    valid_from, valid_until = validity_from_claim(batch, now)
+    if valid_until <= now:
+        raise BatchOver(f"Coupon batch {batch_id} was valid until {valid_until.isoformat()}")
+    held = await Coupon.filter(batch_id=batch_id, owner_id__in=await person_ids(owner_id)).count()
+    if held >= batch.per_customer_limit:
+        raise PerCustomerLimitReached(f"Customer {owner_id} holds {held} of at most {batch.per_customer_limit}")
+    taken = await CouponBatch.filter(id=batch_id, status=ACTIVE, issued_count__lt=F("total_quantity")).update(
+        issued_count=F("issued_count") + 1)
+    if not taken:
+        raise OutOfStock(f"All {batch.total_quantity} coupons of batch {batch_id} are issued")
+    if batch.daily_cap is not None:
+        await _count_today(batch, now)
+    return valid_from, valid_until
 
 
 async def _count_today(batch: CouponBatch, now: datetime) -> None:

@@ -42,6 +42,7 @@ class CouponChannel(StrEnum):
 
 
 class Operation(StrEnum):
+    ISSUE = "issue"  # to a known customer, who claims it later (issued → claimed is a CLAIM too)
     CLAIM = "claim"
     LOCK = "lock"
     RELEASE = "release"
@@ -50,11 +51,23 @@ class Operation(StrEnum):
     RETURN = "return"
     VOID = "void"
     EXPIRE = "expire"
+    GIFT = "gift"  # the owner offers the coupon through a share link (the coupon stays claimed)
+    ACCEPT = "accept"  # the friend accepts the link: the owner changes
+    REVOKE_GIFT = "revoke_gift"  # the owner takes the offer back before it is accepted
+
+
+class ShareStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"  # a pending share past expires_at, as read (never stored by a job)
+    REVOKED = "revoked"
 
 
 # The stock of one offer and every rule its coupons obey. issued_count only grows, by one conditional
-# UPDATE per claim, so it never passes total_quantity. Validity is either the fixed window
+# UPDATE per claim or issue, so it never passes total_quantity. Validity is either the fixed window
 # (valid_from, valid_until) or valid_days counted from the claim. An empty scope list means "anywhere".
+# usable_weekdays (ISO 1 = Monday .. 7) and usable_hours ([["09:00", "21:00"], ...]) are Shanghai time, empty
+# meaning "any". A coupon that is not stackable shares an order with no other coupon.
 class CouponBatch(TimestampedModel):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=100)
@@ -75,6 +88,10 @@ class CouponBatch(TimestampedModel):
     store_ids = fields.JSONField(default=list)
     categories = fields.JSONField(default=list)
     channels = fields.JSONField(default=list)
+    usable_weekdays = fields.JSONField(default=list)
+    usable_hours = fields.JSONField(default=list)
+    stackable = fields.BooleanField(default=False)
+    transferable = fields.BooleanField(default=True)
     status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.DRAFT)
     campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT)
     created_by = fields.ForeignKeyField("hub.ApiKey", related_name=False, on_delete=fields.RESTRICT)
@@ -121,7 +138,7 @@ class Coupon(TimestampedModel):
 
     class Meta:
         table = "coupon"
-        indexes = (("owner_id", "batch_id"),)
+        indexes = (("owner_id", "batch_id"), ("redeemed_order_ref",))  # the second: the coupons of one order
 
 
 # Append-only: one row per transition, never updated. (operation, request_id) is unique, so a replayed
@@ -140,6 +157,7 @@ class CouponLedger(Model):
     order_ref = fields.CharField(max_length=64, null=True)
     amount_fen = fields.BigIntField(null=True)
     request_id = fields.CharField(max_length=200)
+    detail = fields.JSONField(null=True)  # what the columns do not hold, e.g. a gift's share and both owners
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -147,3 +165,22 @@ class CouponLedger(Model):
         unique_together = (("operation", "request_id"),)
         # A coupon's history; a store's redemptions page by id and total by day.
         indexes = (("coupon_id", "id"), ("store_id", "id"), ("store_id", "created_at"))
+
+
+# A single-use link by which the owner gives a claimed coupon to a friend. The token is the link's secret
+# (32 random URL-safe symbols). While a share is pending and not past expires_at the coupon can be neither
+# redeemed, locked nor shared again; accepting moves the coupon to to_customer.
+class CouponShare(TimestampedModel):
+    id = fields.BigIntField(primary_key=True)
+    coupon = fields.ForeignKeyField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
+    token = fields.CharField(max_length=64, unique=True)
+    status = fields.CharEnumField(ShareStatus, max_length=16, default=ShareStatus.PENDING)
+    expires_at = fields.DatetimeField()
+    from_customer = fields.ForeignKeyField("hub.Customer", related_name=False, on_delete=fields.RESTRICT)
+    to_customer = fields.ForeignKeyField("hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT)
+    accepted_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "coupon_share"
+        indexes = (("coupon_id", "status"),)

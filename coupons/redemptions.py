@@ -14,6 +14,7 @@ from coupons import funnel
 from coupons.codes import normalise
 from coupons.ledger import Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
+from coupons.pending_shares import refuse_if_shared
 from coupons.rules import check_usable, discount_for, effective_state, shanghai_day
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -42,6 +43,10 @@ class CancelWindowPassed(Conflict):
 
 class ReturnWindowPassed(Conflict):
     title = "The time to return this coupon after a refund has passed"
+
+
+class NotStackable(Conflict):
+    title = "The coupon cannot share an order with another coupon"
 
 
 class RedeemedElsewhere(Forbidden):
@@ -74,8 +79,11 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
         raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
     if state not in (CLAIMED, LOCKED):
         raise CouponNotRedeemable(f"The coupon is {state.value}")
+    await refuse_if_shared(coupon.id, now)
     batch = coupon.batch
     check_usable(coupon, batch, now=now, store_id=store_id, channel=channel, category=category, spend_fen=spend_fen)
+    if order_ref is not None:
+        await _check_stacking(coupon, order_ref)
     discount = discount_for(batch, spend_fen)
     done = await apply(
         coupon, operation=Operation.REDEEM, to_state=REDEEMED, actor=actor, request_id=request_id, now=now,
@@ -89,6 +97,18 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     return await settle(
         done, operation=Operation.REDEEM, request_id=request_id, coupon=coupon,
         lost=CouponNotRedeemable("The coupon was changed by another request meanwhile"))
+
+
+async def _check_stacking(coupon: Coupon, order_ref: str) -> None:
+    """Refuse a second coupon on one order unless both it and every coupon already redeemed on the order
+    are stackable. Orders are told apart only by ``order_ref``: a redemption without one stacks freely.
+
+    Two coupons of one order redeemed at the very same instant are not serialised against each other (the
+    order has no row to lock); a till redeems an order's coupons one after the other."""
+    others = await Coupon.filter(redeemed_order_ref=order_ref, state=REDEEMED, id__not=coupon.id).select_related(
+        "batch")
+    if others and (not coupon.batch.stackable or not all(other.batch.stackable for other in others)):
+        raise NotStackable(f"Order {order_ref} already has {len(others)} coupon(s) and these do not stack")
 
 
 async def cancel_redemption(*, code: str, store_id: int, order_ref: str | None = None, request_id: str,

@@ -21,6 +21,10 @@ class OutOfScope(InvalidInput):
     title = "The coupon cannot be used here"
 
 
+class NotUsableNow(InvalidInput):
+    title = "The coupon cannot be used at this time"
+
+
 class MinimumSpendNotMet(InvalidInput):
     title = "The spend is below the coupon's minimum"
 
@@ -51,6 +55,7 @@ def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id:
     """Refuse a redemption outside the coupon's window, scope or minimum spend, naming the field at fault."""
     if now < coupon.valid_from:
         raise CouponNotYetValid(f"Coupon is valid from {coupon.valid_from.astimezone(SHANGHAI).isoformat()}")
+    check_usable_time(batch, now)
     if batch.store_ids and store_id not in batch.store_ids:
         raise OutOfScope.field("store_id", "the coupon is not valid at this store")
     if batch.channels and channel not in batch.channels:
@@ -59,6 +64,20 @@ def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id:
         raise OutOfScope.field("category", f"the coupon is valid only for {', '.join(batch.categories)}")
     if spend_fen < batch.min_spend_fen:
         raise MinimumSpendNotMet.field("spend_fen", f"must be at least {batch.min_spend_fen} fen")
+
+
+def check_usable_time(batch: CouponBatch, now: datetime) -> None:
+    """Refuse outside the batch's usable weekdays and hours, both read on the Shanghai clock; a window
+    [start, end) includes its start minute and not its end."""
+    local = now.astimezone(SHANGHAI)
+    if batch.usable_weekdays and local.isoweekday() not in batch.usable_weekdays:
+        days = ", ".join(str(d) for d in sorted(batch.usable_weekdays))
+        raise NotUsableNow.field("usable_weekdays",
+                                 f"usable on ISO weekdays {days} only, today is {local.isoweekday()}")
+    clock = local.strftime("%H:%M")
+    if batch.usable_hours and not any(start <= clock < end for start, end in batch.usable_hours):
+        hours = ", ".join(f"{start}-{end}" for start, end in batch.usable_hours)
+        raise NotUsableNow.field("usable_hours", f"usable {hours} Shanghai time only, it is {clock}")
 
 
 def discount_for(batch: CouponBatch, spend_fen: int) -> int:

@@ -8,7 +8,17 @@ from pydantic import BaseModel, Field, field_validator
 
 from coupons.codes import CODE_LENGTH
 from coupons.ledger import Transition
-from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponChannel, CouponLedger, CouponState
+from coupons.models import (
+    BatchKind,
+    BatchStatus,
+    Coupon,
+    CouponBatch,
+    CouponChannel,
+    CouponLedger,
+    CouponShare,
+    CouponState,
+    ShareStatus,
+)
 from hub.products.models import ProductCategory
 from hub.schemas import DbId, Fen, InTime, OutTime, text
 
@@ -16,6 +26,9 @@ Quantity = Annotated[int, Field(ge=1, le=10_000_000)]
 CouponCode = Annotated[str, Field(min_length=CODE_LENGTH, max_length=2 * CODE_LENGTH,
                                   description="As printed or scanned; case, spaces and dashes are ignored")]
 OrderRef = text(64)
+Weekday = Annotated[int, Field(ge=1, le=7, description="ISO weekday: 1 is Monday, 7 Sunday")]
+HourMinute = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", description="HH:MM")]
+HourWindow = tuple[HourMinute, HourMinute]
 
 
 def _unique(values: list) -> list:
@@ -45,9 +58,14 @@ class BatchIn(BaseModel):
     store_ids: Annotated[list[DbId], Field(max_length=1000)] = []
     categories: Annotated[list[ProductCategory], Field(max_length=len(ProductCategory))] = []
     channels: Annotated[list[CouponChannel], Field(max_length=len(CouponChannel))] = []
+    usable_weekdays: Annotated[list[Weekday], Field(max_length=7)] = []
+    usable_hours: Annotated[list[HourWindow], Field(max_length=12, description=(
+        "Windows [start, end) of Shanghai time, such as [\"09:00\", \"21:00\"]; empty means any hour"))] = []
+    stackable: bool = Field(False, description="Whether it may share an order with other coupons")
+    transferable: bool = Field(True, description="Whether its owner may give it to a friend")
     campaign_id: DbId | None = None
 
-    @field_validator("store_ids", "categories", "channels")
+    @field_validator("store_ids", "categories", "channels", "usable_weekdays")
     @classmethod
     def _unique_lists(cls, value):
         return _unique(value)
@@ -79,6 +97,10 @@ class BatchOut(BaseModel):
     store_ids: list[int]
     categories: list[ProductCategory]
     channels: list[CouponChannel]
+    usable_weekdays: list[int]
+    usable_hours: list[tuple[str, str]]
+    stackable: bool
+    transferable: bool
     campaign_id: int | None
     approved_at: OutTime | None
     version: int
@@ -97,6 +119,20 @@ class ClaimIn(BaseModel):
     channel: CouponChannel
     visitor_id: text(40) | None = None
     token: text(1024) | None = None
+
+
+class IssueIn(BaseModel):
+    """The customer the coupon is for, and the channel issuing it (an offer's, a welcome message's)."""
+
+    customer_id: DbId
+    channel: CouponChannel
+
+
+class ClaimIssuedIn(BaseModel):
+    """The customer claiming: the one the coupon was issued to, under any of their identities."""
+
+    customer_id: DbId
+    channel: CouponChannel
 
 
 class RedeemIn(BaseModel):
@@ -167,6 +203,7 @@ class LedgerOut(BaseModel):
     staff_id: int | None
     order_ref: str | None
     amount_fen: int | None
+    detail: dict | None = Field(description="For a gift, accept or revoke_gift: the share and both owners")
     created_at: OutTime
 
     @classmethod
@@ -194,3 +231,38 @@ class CouponHistoryOut(BaseModel):
 class WalletOut(BaseModel):
     customer_id: int = Field(description="The live customer the wallet belongs to")
     coupons: dict[CouponState, list[CouponOut]]
+
+
+class ShareIn(BaseModel):
+    """The owner (under any of their identities) giving the coupon away, and how long the link lasts."""
+
+    customer_id: DbId
+    ttl_hours: int = Field(72, ge=1, le=720)
+
+
+class ShareActionIn(BaseModel):
+    """The friend accepting the link, or the owner revoking it."""
+
+    customer_id: DbId
+
+
+class ShareOut(BaseModel):
+    """A share link as it is now (a lapsed pending link shows expired), with the step just taken on it."""
+
+    token: str = Field(description="The link's secret: whoever holds it can accept the coupon")
+    status: ShareStatus
+    expires_at: OutTime
+    from_customer_id: int
+    to_customer_id: int | None
+    accepted_at: OutTime | None
+    revoked_at: OutTime | None
+    created_at: OutTime
+    entry: LedgerOut
+    coupon: CouponOut
+
+    @classmethod
+    def of(cls, share: CouponShare, status: ShareStatus, transition: Transition, state: CouponState) -> ShareOut:
+        return cls(token=share.token, status=status, expires_at=share.expires_at,
+                   from_customer_id=share.from_customer_id, to_customer_id=share.to_customer_id,
+                   accepted_at=share.accepted_at, revoked_at=share.revoked_at, created_at=share.created_at,
+                   entry=LedgerOut.of(transition.entry), coupon=CouponOut.of(transition.coupon, state))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from coupons import claims
+from coupons import claims, issues
 from coupons.ledger import Actor, Transition
 from coupons.models import BatchKind, BatchStatus, CouponBatch, CouponLedger
 from hub.auth.models import Role
@@ -47,3 +47,19 @@ async def claim(batch: CouponBatch, customer: Customer | int, *, now: datetime =
 async def ledger_states(coupon_id: int) -> list[tuple[str | None, str]]:
     rows = await CouponLedger.filter(coupon_id=coupon_id).order_by("id")
     return [(r.from_state and r.from_state.value, r.to_state.value) for r in rows]
+
+
+async def issue(batch: CouponBatch, customer: Customer | int, *, now: datetime = NOW,
+                request: str | None = None) -> Transition:
+    customer_id = customer if isinstance(customer, int) else customer.id
+    async with transaction():
+        return await issues.issue(batch_id=batch.id, customer_id=customer_id, channel="wecom",
+                                  request_id=request or request_id(), actor=OPS, now=now)
+
+
+async def claim_issued(code: str, customer: Customer | int, *, now: datetime = NOW,
+                       request: str | None = None) -> Transition:
+    customer_id = customer if isinstance(customer, int) else customer.id
+    async with transaction():
+        return await issues.claim_issued(code=code, customer_id=customer_id, channel="app",
+                                         request_id=request or request_id(), actor=OPS, now=now)

@@ -19,14 +19,16 @@ async def _happened_at(done: Transition, at: datetime) -> None:
     await CouponLedger.filter(id=done.entry.id).update(created_at=at)
 
 
-async def _redeemed(store: Store, *, at: datetime = NOW, staff: Staff | None = None, face_value_fen: int = 500,
-                    order_ref: str = "T-1") -> Transition:
-    """A coupon claimed the day before and redeemed at ``store`` at ``at``, for its whole face value."""
+async def _redeemed(store: Store, *, at: datetime = NOW, staff: Staff | None = None,
+                    face_value_fen: int = 500) -> Transition:
+    """A coupon claimed the day before and redeemed at ``store`` at ``at``, for its whole face value, by a
+    till transaction of its own (coupons of one transaction would have to be stackable)."""
     claimed = await claim(await make_batch(face_value_fen=face_value_fen), await make_customer(), now=at - DAY)
     async with transaction():
         done = await redemptions.redeem(code=claimed.coupon.code, store_id=store.id,
                                         staff_id=staff.id if staff else None, channel="store", spend_fen=10_000,
-                                        order_ref=order_ref, request_id=request_id(), actor=OPS, now=at)
+                                        order_ref=f"T-{request_id()}", request_id=request_id(),
+                                        actor=OPS, now=at)
     await _happened_at(done, at)
     return done
 
