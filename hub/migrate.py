@@ -17,12 +17,13 @@ from hub.database import tortoise_config
 from hub.settings import Settings
 
 
-async def apply_migrations(settings: Settings, progress: Callable[[str, str, str], object] | None = None) -> None:
-    """Apply every migration not yet recorded in the database."""
+async def apply_migrations(settings: Settings, progress: Callable[[str, str, str], object] | None = None,
+                           target: str | None = None) -> None:
+    """Apply every migration not yet recorded in the database (up to ``target``, e.g. "hub.0003_…", if given)."""
     config = tortoise_config(settings)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
-        await tortoise_migrate(config=config, progress=progress)
+        await tortoise_migrate(config=config, progress=progress, target=target)
         await Tortoise.close_connections()
 
 

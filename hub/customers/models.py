@@ -34,12 +34,15 @@ class Customer(TimestampedModel):
         "hub.Store", null=True, related_name=False, on_delete=fields.SET_NULL
     )
     do_not_disturb = fields.BooleanField(default=False)  # on the carrier's global 免打扰 list
-    merged_into = fields.ForeignKeyField(  # indexed: claims and wallets gather a person's merged customers
-        "hub.Customer", null=True, related_name=False, on_delete=fields.SET_NULL, db_index=True
+    merged_into = fields.ForeignKeyField(
+        "hub.Customer", null=True, related_name=False, on_delete=fields.SET_NULL
     )
 
     class Meta:
         table = "customer"
+        # Claims and wallets gather a person's merged customers. (An index, not db_index on the field: altering
+        # the field would make SQLite rebuild the table, which its foreign keys refuse on a filled database.)
+        indexes = (("merged_into_id",),)
 
 
 class Identity(TimestampedModel):

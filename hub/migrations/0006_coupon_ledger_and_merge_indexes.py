@@ -22,9 +22,8 @@ class Migration(migrations.Migration):
             model_name='CouponLedger',
             index=Index(fields=['store_id', 'created_at']),
         ),
-        ops.AlterField(
+        ops.AddIndex(
             model_name='Customer',
-            name='merged_into',
-            field=fields.ForeignKeyField('hub.Customer', source_field='merged_into_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL),
+            index=Index(fields=['merged_into_id']),
         ),
     ]

@@ -41,3 +41,29 @@ class TestMigrations:
             journal = db.execute("PRAGMA journal_mode").fetchone()[0]
         assert {"store", "staff", "outbox_message", "api_key", "customer_identity"} <= tables
         assert journal == "wal"
+
+
+LANDED = "hub.0003_wecom_contacts_and_receipts"  # the newest migration a released database may stop at
+
+
+def test_a_filled_sqlite_database_upgrades_from_the_last_release(tmp_path):
+    """SQLite rebuilds a table to alter a column, which its foreign keys refuse once rows point at it: every
+    newer migration must apply to a database full of demo data, not only to an empty one."""
+    env = {**os.environ, "HUB_DATABASE_URL": f"sqlite://{tmp_path}/old.db", "HUB_VAR_DIR": str(tmp_path)}
+    to_release = (f"import asyncio; from hub.settings import get_settings; from hub.migrate import apply_migrations; "
+                  f"asyncio.run(apply_migrations(get_settings(), target={LANDED!r}))")
+    counts = "SELECT (SELECT count(*) FROM customer), (SELECT count(*) FROM customer_identity), " \
+             "(SELECT count(*) FROM customer_channel), (SELECT count(*) FROM customer WHERE merged_into_id IS NOT NULL)"
+    for argv, what in [([sys.executable, "-c", to_release], "release schema"), ([HUB, "demo-data"], "demo data")]:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{what} failed: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+    with sqlite3.connect(tmp_path / "old.db") as db:  # one merged customer: a SET NULL reference to keep
+        db.execute("UPDATE customer SET merged_into_id = 1 WHERE id = 2")
+        before = db.execute(counts).fetchone()
+
+    done = subprocess.run([HUB, "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"upgrade failed: {done.stdout[-2000:]}{done.stderr[-3000:]}"
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        assert db.execute(counts).fetchone() == before  # no row lost to a cascade, no link nulled
+        assert before[0] == 5000 and before[1] > 5000 and before[3] == 1
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
