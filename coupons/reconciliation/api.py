@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from fastapi.responses import Response
 
 from coupons.reconciliation import service
 from coupons.reconciliation.models import ReconciliationRun
-from coupons.reconciliation.schemas import ReconciliationOut
+from coupons.reconciliation.schemas import ReconciliationOut, RunListItem
 from hub.auth.deps import OpsKey
 from hub.database import transaction
 from hub.errors import PayloadTooLarge, problems
 from hub.idempotency.service import IdempotencyKey, idempotent
 from hub.imports.service import MAX_BYTES
-from hub.schemas import DbId, text
+from hub.pagination import filter_given, paginate
+from hub.schemas import DbId, Page, PageParams, text
 
 router = APIRouter(prefix="/coupons/reconciliations", tags=["coupons"], responses=problems(401, 403, 422))
 RunId = Annotated[DbId, Path()]
@@ -69,6 +70,17 @@ async def create_run(
     async with transaction():
         return await idempotent(key=idempotency_key, principal=key, endpoint="coupons.reconciliations.create",
                                 body=body, action=action, status_code=201)
+
+
+@router.get("", summary="Reconciliation runs, oldest first (filter by source or a day the period covers)")
+async def list_runs(
+    key: OpsKey,
+    page: Annotated[PageParams, Depends()],
+    source: Annotated[text(64) | None, Query()] = None,
+    covers: Annotated[date | None, Query(description="Only runs whose period includes this Shanghai day")] = None,
+) -> Page[RunListItem]:
+    query = filter_given(ReconciliationRun.all(), source=source, period_from__lte=covers, period_to__gte=covers)
+    return await paginate(query, limit=page.limit, after=page.after, to_out=RunListItem.model_validate)
 
 
 @router.get("/{run_id}", summary="A reconciliation run: counts per class and a summary per store and day",

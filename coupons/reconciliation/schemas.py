@@ -35,3 +35,19 @@ class ReconciliationOut(BaseModel):
     created_at: OutTime
     counts: dict[Comparison, dict[LineClass, int]]  # per comparison made, every class, zeros included
     stores: list[StoreDay]
+
+
+class RunListItem(BaseModel):
+    """A run in the list: what was reconciled and how it came out, without the per-store summary."""
+
+    model_config = {"from_attributes": True}
+
+    id: int
+    source: str
+    period_from: date
+    period_to: date
+    file_name: str
+    file_sha256: str
+    pos_file_name: str | None
+    created_at: OutTime
+    counts: dict[Comparison, dict[LineClass, int]]

@@ -48,6 +48,23 @@ class TestApi:
         assert (missing["coupon_code"], missing["amount_file_fen"], missing["amount_hub_fen"], missing["file_line"]) \
             == (UNKNOWN_CODE, "500", "", "3")
 
+    async def test_runs_are_listed_for_ops_by_source_and_covered_day(self, client):
+        ops = await make_key(role=Role.OPS)
+        data = (HEADER + f"{D1},S1,{UNKNOWN_CODE},500,P1,redemption\n").encode()
+        first = (await upload(client, data, ops)).json()
+        other = (await upload(client, data, ops, params={**PERIOD, "source": "partner-b"})).json()
+
+        listed = (await client.get(URL, headers=ops)).json()
+        assert [r["id"] for r in listed["items"]] == [first["id"], other["id"]]
+        assert listed["items"][0]["counts"] == first["counts"] and "stores" not in listed["items"][0]
+        by_source = (await client.get(URL, params={"source": "partner-b"}, headers=ops)).json()["items"]
+        assert [r["id"] for r in by_source] == [other["id"]]
+        assert (await client.get(URL, params={"covers": D1.isoformat()}, headers=ops)).json()["items"]
+        outside = {"covers": "2020-01-01"}
+        assert (await client.get(URL, params=outside, headers=ops)).json()["items"] == []
+        staff = await make_key(role=Role.STAFF, store=await make_store())
+        assert (await client.get(URL, headers=staff)).status_code == 403
+
     async def test_a_pos_journal_upload_makes_the_run_three_way(self, client):
         ops = await make_key(role=Role.OPS)
         data = (HEADER + f"{D1},S1,{UNKNOWN_CODE},500,P1,redemption\n").encode()
