@@ -149,6 +149,16 @@ async def wecom_sandbox() -> AsyncIterator[WecomSandbox]:
 
 
 @pytest_asyncio.fixture
+async def wecom(wecom_sandbox, queue) -> AsyncIterator[WecomSandbox]:
+    """A fresh sandbox with the hub's WeCom client pointed at it; queued jobs finish before it closes."""
+    from hub.wecom.connection import use_wecom_client
+
+    async with wecom_sandbox.client() as client, use_wecom_client(client):
+        yield wecom_sandbox
+        await queue.drain()
+
+
+@pytest_asyncio.fixture
 async def wecom_sandbox_factory() -> AsyncIterator[Callable[..., WecomSandbox]]:
     """``factory(welcome_window_seconds=0.5)``: fresh sandboxes with other settings, until the test ends."""
     started: list[WecomSandbox] = []

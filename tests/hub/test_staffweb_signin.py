@@ -17,20 +17,12 @@ from hub.settings import get_settings
 from hub.staff.models import Staff
 from hub.staffweb import service
 from hub.staffweb.session import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, issue_session, start_signin
-from hub.wecom.connection import use_wecom_client
 from hub.wecom.models import StaffContact
 from tests.factories import make_code, make_staff
 
 
 EVIL_NEXTS = ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
               "javascript:alert(1)", "staff/", "/" + "a" * 600]
-
-
-@pytest.fixture
-async def wecom(wecom_sandbox):  # noqa: F811
-    """The hub's WeCom client pointed at a fresh sandbox for the test."""
-    async with wecom_sandbox.client() as client, use_wecom_client(client):
-        yield wecom_sandbox
 
 
 class _Forms(HTMLParser):

@@ -15,18 +15,8 @@ from hub.events.models import Event, EventType
 from hub.outbox.models import OutboxMessage
 from hub.staff.models import StaffRole
 from hub.wecom import callbacks
-from hub.wecom.connection import use_wecom_client
 from hub.wecom.models import ContactAddCount, ContactStatus, ContactWay, StaffContact, WecomTag
 from tests.factories import make_campaign, make_code, make_key, make_staff, make_store
-
-
-@pytest.fixture
-async def wecom(wecom_sandbox):  # noqa: F811
-    """The sandbox, with the hub's WeCom client pointed at it."""
-    client = wecom_sandbox.client()
-    async with use_wecom_client(client):
-        yield wecom_sandbox
-    await client.aclose()
 
 
 async def _staff_code(*, staff, welcome_text: str = "", tag_names: list[str] | None = None, campaign=None):

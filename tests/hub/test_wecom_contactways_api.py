@@ -9,21 +9,12 @@ import pytest
 from hub.auth.models import Role
 from hub.database import transaction
 from hub.outbox.models import OutboxMessage
-from hub.wecom.connection import use_wecom_client
 from hub.wecom.contactways import SYNC_TOPIC, record_add
 from hub.wecom.models import ContactWay
 from tests.factories import make_code, make_key, make_staff, make_store
 
 
 URL = "/api/v1/codes"
-
-
-@pytest.fixture
-async def wecom(wecom_sandbox, queue):  # noqa: F811
-    """The hub's WeCom client pointed at the sandbox; queued jobs finish before it closes."""
-    async with wecom_sandbox.client() as client, use_wecom_client(client):
-        yield wecom_sandbox
-        await queue.drain()
 
 
 async def make_wecom_code(client, **body) -> dict:

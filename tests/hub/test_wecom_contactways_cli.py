@@ -3,19 +3,9 @@
 from __future__ import annotations
 import os
 import subprocess
-import pytest
 
-from hub.wecom.connection import use_wecom_client
 from hub.wecom.models import ContactWay, ContactWayStatus
 from tests.factories import make_key, make_staff
-
-
-@pytest.fixture
-async def wecom(wecom_sandbox, queue):  # noqa: F811
-    """The hub's WeCom client pointed at the sandbox; queued jobs finish before it closes."""
-    async with wecom_sandbox.client() as client, use_wecom_client(client):
-        yield wecom_sandbox
-        await queue.drain()
 
 
 def hub(wecom, *args: str) -> subprocess.CompletedProcess:

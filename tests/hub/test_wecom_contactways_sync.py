@@ -13,7 +13,6 @@ from hub.database import transaction
 from hub.links import lifecycle
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.staff.models import StaffRole
-from hub.wecom.connection import use_wecom_client
 from hub.wecom.contactways import record_add, replan, resync
 from hub.wecom.contactways_sync import sync
 from hub.wecom.models import ContactAddCount, ContactWay, ContactWayStatus
@@ -31,14 +30,6 @@ TUE_0001 = datetime(2031, 3, 3, 16, 1, tzinfo=UTC)
 def monday(hour: int, minute: int) -> datetime:
     """That time (08:00 or later) on Monday 2031-03-03 in Shanghai, as UTC."""
     return datetime(2031, 3, 3, hour - 8, minute, tzinfo=UTC)
-
-
-@pytest.fixture
-async def wecom(wecom_sandbox, queue):  # noqa: F811
-    """The hub's WeCom client pointed at the sandbox; queued jobs finish before it closes."""
-    async with wecom_sandbox.client() as client, use_wecom_client(client):
-        yield wecom_sandbox
-        await queue.drain()
 
 
 @pytest.fixture

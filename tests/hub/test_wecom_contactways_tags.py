@@ -1,20 +1,10 @@
 """Corp tags by name (``tag_ids_for``) against the WeCom sandbox: found, created in the hub's group, cached."""
 
 from __future__ import annotations
-import pytest
 
-from hub.wecom.connection import use_wecom_client
 from hub.wecom.models import WecomTag
 from hub.wecom.tags import GROUP_NAME, tag_ids_for
 from tests.factories import make_key, make_staff
-
-
-@pytest.fixture
-async def wecom(wecom_sandbox, queue):  # noqa: F811
-    """The hub's WeCom client pointed at the sandbox; queued jobs finish before it closes."""
-    async with wecom_sandbox.client() as client, use_wecom_client(client):
-        yield wecom_sandbox
-        await queue.drain()
 
 
 async def tag_calls(wecom) -> tuple[int, int]:
