@@ -35,6 +35,7 @@ from bench.processes import (  # noqa: F401 - cases import these from the harnes
     BenchError,
     Processes,
     clean_env,
+    database,
     free_port,
     log_tail,
     run_hub_cli,

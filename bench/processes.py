@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -104,6 +105,23 @@ def wait_until_ready(url: str, proc: subprocess.Popen, log_path: Path, *, timeou
 # --------------------------------------------------------------------------------------------- the hub
 
 
+def postgres_dsn(url: str) -> str:
+    """asyncpg's spelling of the hub's ``postgres://`` URL."""
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+@asynccontextmanager
+async def database(url: str):
+    """One asyncpg connection to the bench database, for a case's raw SQL (seeding, counting, cleaning)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_dsn(url), timeout=10)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
 def clean_env(**hub_settings: str) -> dict[str, str]:
     """The environment for hub processes: the caller's, less every HUB_* (a developer's shell must not
     change what is measured), plus ``hub_settings``."""
@@ -136,7 +154,7 @@ async def _recreate_database(url: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_]+", name) or "bench" not in name:
         raise BenchError(f"refusing to drop database {name!r}: the bench database's name must contain 'bench'")
     try:
-        conn = await asyncpg.connect(base.replace("postgres://", "postgresql://", 1) + "/postgres", timeout=5)
+        conn = await asyncpg.connect(postgres_dsn(base) + "/postgres", timeout=5)
     except Exception as exc:  # refused, timed out, authentication failed...
         raise BenchError(f"PostgreSQL at {_masked(base)} does not answer ({exc!r}); start it, or set BENCH_DATABASE_URL") from None
     try:

@@ -18,11 +18,13 @@ import json
 import statistics
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
 from bench.cases import case
-from bench.harness import Bench, BenchError, Figure, console, run_hub_cli
+from bench.harness import Bench, BenchError, Figure, console, database, run_hub_cli
+from bench.processes import postgres_dsn
 
 STOCK = 10_000_000
 REDEEMABLE = {"hub": 10_000, "baseline": 60_000}  # claimed coupons ready for each side's redemptions
@@ -75,7 +77,7 @@ async def _drive(op, database_url: str, options) -> tuple[int, float]:
     """Run ``op(worker_resources, n)`` from ``options.concurrency`` workers for ``options.max_seconds``."""
     import asyncpg
 
-    pool = await asyncpg.create_pool(_dsn(database_url), min_size=options.concurrency, max_size=options.concurrency)
+    pool = await asyncpg.create_pool(postgres_dsn(database_url), min_size=options.concurrency, max_size=options.concurrency)
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
     counter = itertools.count()
     done = 0
@@ -185,18 +187,11 @@ def _sql_redemptions(seeded: dict):
     return op
 
 
-def _dsn(database_url: str) -> str:
-    return database_url.replace("postgres://", "postgresql://", 1)
-
-
 async def _seed(database_url: str) -> dict:
     """Two active batches (hub, baseline) and claimed coupons for each side's redemptions, straight in SQL."""
-    import asyncpg
-
     from coupons.codes import new_code
 
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
+    async with database(database_url) as conn:
         await _delete(conn)
         key_id = await conn.fetchval("SELECT id FROM api_key ORDER BY id LIMIT 1")
         store = await conn.fetchrow("SELECT id, code FROM store ORDER BY id LIMIT 1")
@@ -216,50 +211,27 @@ async def _seed(database_url: str) -> dict:
                   "hub_batch": batches["hub"], "base_batch": batches["base"]}
         for side, count in (("hub", REDEEMABLE["hub"]), ("base", REDEEMABLE["baseline"])):
             codes = [new_code() for _ in range(count)]
+            now = datetime.now(timezone.utc)
             await conn.copy_records_to_table("coupon", columns=[
                 "created_at", "updated_at", "code", "batch_id", "owner_id", "state", "valid_from", "valid_until",
                 "claimed_at", "version"], records=[
-                (_now(), _now(), code, batches[side], customers[n % len(customers)], "claimed", _now(),
-                 _now() + _days(30), _now(), 1) for n, code in enumerate(codes)])
+                (now, now, code, batches[side], customers[n % len(customers)], "claimed", now,
+                 now + timedelta(days=30), now, 1) for n, code in enumerate(codes)])
             await conn.execute("UPDATE coupon_batch SET issued_count = $2 WHERE id = $1", batches[side], count)
             seeded[f"{side}_codes"] = codes
         return seeded
-    finally:
-        await conn.close()
-
-
-def _now():
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)
-
-
-def _days(n: int):
-    from datetime import timedelta
-
-    return timedelta(days=n)
 
 
 async def _stock_check(database_url: str, batch_id: int) -> tuple[int, int]:
-    import asyncpg
-
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
+    async with database(database_url) as conn:
         issued = await conn.fetchval("SELECT issued_count FROM coupon_batch WHERE id = $1", batch_id)
         held = await conn.fetchval("SELECT count(*) FROM coupon WHERE batch_id = $1", batch_id)
         return issued, held
-    finally:
-        await conn.close()
 
 
 async def _clean(database_url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_dsn(database_url))
-    try:
+    async with database(database_url) as conn:
         await _delete(conn)
-    finally:
-        await conn.close()
 
 
 async def _delete(conn) -> None:

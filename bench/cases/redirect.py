@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from bench.cases import case
-from bench.harness import Bench, BenchError, Figure, console
+from bench.harness import Bench, BenchError, Figure, console, database
 
 CODES = 300
 SLUG_PREFIX = "benchRd"  # + 5 digits: 12 characters, inside the slug rules (8-16 base62)
@@ -64,16 +64,10 @@ def redirect(bench: Bench) -> list[Figure]:
         asyncio.run(_clean(bench.options.database_url))
 
 
-async def _connect(database_url: str):
-    import asyncpg
-
-    return await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1), timeout=10)
-
 
 async def _seed(database_url: str) -> None:
     """Codes straight in the table, owned by the seeded staff (the codes API is not what is measured)."""
-    conn = await _connect(database_url)
-    try:
+    async with database(database_url) as conn:
         await _delete(conn)
         staff = await conn.fetch("SELECT id, store_id FROM staff ORDER BY id LIMIT $1", CODES)
         stores = await conn.fetch("SELECT id FROM store ORDER BY id LIMIT $1", CODES)
@@ -89,28 +83,20 @@ async def _seed(database_url: str) -> None:
             "INSERT INTO code (created_at, updated_at, slug, kind, name, target_kind, target_url, store_id, staff_id, "
             "channel, scans_counted, active, tags, version) VALUES (now(), now(), $1, $2, '', 'storefront', $3, $4, $5, "
             "$6, 0, true, '[]', 1)", rows)
-    finally:
-        await conn.close()
 
 
 async def _counts(database_url: str) -> tuple[int, int, int, int]:
-    conn = await _connect(database_url)
-    try:
+    async with database(database_url) as conn:
         codes = f"SELECT id FROM code WHERE slug LIKE '{SLUG_PREFIX}%'"
         events = await conn.fetchval(f"SELECT count(*) FROM event WHERE type = 'scan' AND code_id IN ({codes})")
         row = await conn.fetchrow("SELECT coalesce(sum(scans), 0) AS scans, coalesce(sum(bots), 0) AS bots, "
                                   f"coalesce(sum(unique_scanners), 0) AS uniques FROM scan_daily WHERE code_id IN ({codes})")
         return events, row["scans"], row["bots"], row["uniques"]
-    finally:
-        await conn.close()
 
 
 async def _clean(database_url: str) -> None:
-    conn = await _connect(database_url)
-    try:
+    async with database(database_url) as conn:
         await _delete(conn)
-    finally:
-        await conn.close()
 
 
 async def _delete(conn) -> None:

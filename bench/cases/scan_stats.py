@@ -25,7 +25,7 @@ from datetime import date, timedelta
 import httpx
 
 from bench.cases import case
-from bench.harness import Bench, BenchError, Figure, console
+from bench.harness import Bench, BenchError, Figure, console, database
 
 MARKER = "bench-scan-stats"
 CODE_BASE = 2_000_000_000  # far above any real code id (ids are 32-bit): the marker of seeded rollup rows
@@ -124,11 +124,6 @@ def scan_stats(bench: Bench) -> list[Figure]:
     ]
 
 
-async def _connect(url: str):
-    import asyncpg
-
-    return await asyncpg.connect(url.replace("postgres://", "postgresql://", 1), timeout=10)
-
 
 async def _seed(url: str, scans: int, *, campaign: int, first_code: int) -> dict:
     """The scans as events, and their rollup; how long each step took.
@@ -138,8 +133,7 @@ async def _seed(url: str, scans: int, *, campaign: int, first_code: int) -> dict
     about 5 min with the indexes live. VACUUM ANALYZE and a CHECKPOINT then leave the database as in
     steady state, so neither autovacuum nor the load's writes run during the timed requests.
     """
-    conn = await _connect(url)
-    try:
+    async with database(url) as conn:
         await conn.execute("SET work_mem = '256MB'; SET maintenance_work_mem = '1GB'")
         await conn.execute(_CODES, first_code, CODES)
         indexes = await conn.fetch(_SECONDARY_INDEXES)
@@ -167,8 +161,6 @@ async def _seed(url: str, scans: int, *, campaign: int, first_code: int) -> dict
         await conn.execute("VACUUM ANALYZE scan_daily")
         await conn.execute("CHECKPOINT")
         vacuum_s = time.perf_counter() - started
-    finally:
-        await conn.close()
     console.print(f"  {scans:,} scan events: INSERT {insert_s:.1f} s, "
                   f"{len(indexes)} indexes rebuilt in {index_s:.1f} s, "
                   f"{rollup_rows:,} rollup rows in {rollup_s:.1f} s, VACUUM ANALYZE and CHECKPOINT {vacuum_s:.1f} s")
@@ -178,15 +170,12 @@ async def _seed(url: str, scans: int, *, campaign: int, first_code: int) -> dict
 
 async def _clean(url: str) -> None:
     """Remove what this case seeded; the event table is emptied at once when it holds nothing else."""
-    conn = await _connect(url)
-    try:
+    async with database(url) as conn:
         await conn.execute("DELETE FROM scan_daily WHERE code_id >= $1", CODE_BASE)
         if await conn.fetchval("SELECT NOT EXISTS (SELECT 1 FROM event WHERE channel <> $1)", MARKER):
             await conn.execute("TRUNCATE event")
         else:
             await conn.execute("DELETE FROM event WHERE channel = $1", MARKER)
-    finally:
-        await conn.close()
 
 
 def _measure(bench: Bench, paths: dict[int, dict[str, str]]) -> dict[int, dict[str, list[float]]]:

@@ -19,7 +19,7 @@ import time
 import httpx
 
 from bench.cases import case
-from bench.harness import BIN, Bench, BenchError, Figure, console, free_port, wait_until_ready
+from bench.harness import BIN, Bench, BenchError, Figure, console, database, free_port, wait_until_ready
 
 BURST = 200
 STAFF = 50  # staff codes the customers scan (one contact way each)
@@ -166,16 +166,10 @@ async def _welcome_waits(sandbox_url: str, burst: list[dict], sent_at: dict[str,
             await asyncio.sleep(0.2)
 
 
-async def _connect(database_url: str):
-    import asyncpg
-
-    return await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1), timeout=10)
-
 
 async def _seed(database_url: str) -> list[tuple[str, str]]:
     """Staff codes with contact ways straight in the tables; (staff userid, state) pairs."""
-    conn = await _connect(database_url)
-    try:
+    async with database(database_url) as conn:
         await _delete(conn)
         staff = await conn.fetch("SELECT id, store_id, wecom_userid FROM staff WHERE wecom_userid IS NOT NULL "
                                  "ORDER BY id LIMIT $1", STAFF)
@@ -197,13 +191,10 @@ async def _seed(database_url: str) -> list[tuple[str, str]]:
                 code_id, state, f'["{member["wecom_userid"]}"]')
             pairs.append((member["wecom_userid"], state))
         return pairs
-    finally:
-        await conn.close()
 
 
 async def _receipts(database_url: str) -> tuple[int, int]:
-    conn = await _connect(database_url)
-    try:
+    async with database(database_url) as conn:
         deadline = time.monotonic() + 60
         while True:
             row = await conn.fetchrow("SELECT count(*) AS n, count(*) FILTER (WHERE status = 'done') AS done "
@@ -211,16 +202,11 @@ async def _receipts(database_url: str) -> tuple[int, int]:
             if row["n"] == row["done"] or time.monotonic() > deadline:
                 return row["n"], row["done"]
             await asyncio.sleep(0.5)
-    finally:
-        await conn.close()
 
 
 async def _clean(database_url: str) -> None:
-    conn = await _connect(database_url)
-    try:
+    async with database(database_url) as conn:
         await _delete(conn)
-    finally:
-        await conn.close()
 
 
 async def _delete(conn) -> None:
