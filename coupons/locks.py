@@ -11,8 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from coupons.ledger import SYSTEM, Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
-from coupons.pending_shares import refuse_if_shared
-from coupons.redemptions import CouponLocked, coupon_by_code
+from coupons.redemptions import coupon_by_code, usable_by
 from coupons.rules import effective_state
 from hub.errors import Conflict
 
@@ -35,16 +34,10 @@ async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, act
                now: datetime | None = None) -> Transition:
     """claimed → locked by ``holder`` for ``ttl_minutes``; the same holder locking again extends its lock."""
     now = now or datetime.now(timezone.utc)
-    coupon = await coupon_by_code(code)
-    earlier = await replay(operation=Operation.LOCK, request_id=request_id, coupon_id=coupon.id)
+    coupon, earlier = await usable_by(code=code, holder=holder, operation=Operation.LOCK, request_id=request_id,
+                                      now=now, refused=CouponNotLockable)
     if earlier is not None:
         return earlier
-    state = effective_state(coupon, now)
-    if state == LOCKED and coupon.lock_holder != holder:
-        raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
-    if state not in (CLAIMED, LOCKED):
-        raise CouponNotLockable(f"The coupon is {state.value}")
-    await refuse_if_shared(coupon.id, now)
     done = await apply(coupon, operation=Operation.LOCK, to_state=LOCKED, actor=actor, request_id=request_id, now=now,
                        changes={"lock_holder": holder, "lock_until": now + timedelta(minutes=ttl_minutes)},
                        order_ref=holder)

@@ -64,22 +64,34 @@ async def coupon_by_code(code: str) -> Coupon:
     return coupon
 
 
+async def usable_by(*, code: str, holder: str | None, operation: Operation, request_id: str, now: datetime,
+                    refused: type[Conflict]) -> tuple[Coupon, Transition | None]:
+    """The coupon behind ``code`` when ``holder`` may use it now: claimed, or locked by that holder, with no
+    share pending; with the earlier answer instead when this request (operation, request id) ran before.
+    Any other state raises ``refused``."""
+    coupon = await coupon_by_code(code)
+    earlier = await replay(operation=operation, request_id=request_id, coupon_id=coupon.id)
+    if earlier is not None:
+        return coupon, earlier
+    state = effective_state(coupon, now)
+    if state == LOCKED and coupon.lock_holder != holder:
+        raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
+    if state not in (CLAIMED, LOCKED):
+        raise refused(f"The coupon is {state.value}")
+    await refuse_if_shared(coupon.id, now)
+    return coupon, None
+
+
 async def redeem(*, code: str, store_id: int, staff_id: int | None = None, channel: str, spend_fen: int,
                  category: str | None = None, order_ref: str | None = None, request_id: str, actor: Actor,
                  now: datetime | None = None) -> Transition:
     """Use a claimed coupon on a spend at a store; the ledger row's ``amount_fen`` is the discount given.
     A locked coupon is redeemed only by the transaction holding the lock (``order_ref`` = its holder)."""
     now = now or datetime.now(timezone.utc)
-    coupon = await coupon_by_code(code)
-    earlier = await replay(operation=Operation.REDEEM, request_id=request_id, coupon_id=coupon.id)
+    coupon, earlier = await usable_by(code=code, holder=order_ref, operation=Operation.REDEEM, request_id=request_id,
+                                      now=now, refused=CouponNotRedeemable)
     if earlier is not None:
         return earlier
-    state = effective_state(coupon, now)
-    if state == LOCKED and coupon.lock_holder != order_ref:
-        raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
-    if state not in (CLAIMED, LOCKED):
-        raise CouponNotRedeemable(f"The coupon is {state.value}")
-    await refuse_if_shared(coupon.id, now)
     batch = coupon.batch
     check_usable(coupon, batch, now=now, store_id=store_id, channel=channel, category=category, spend_fen=spend_fen)
     if order_ref is not None:
