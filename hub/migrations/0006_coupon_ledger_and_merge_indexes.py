@@ -1,7 +1,5 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from tortoise.fields.base import OnDelete
-from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
