@@ -65,7 +65,8 @@ class ShareStatus(StrEnum):
 
 # The stock of one offer and every rule its coupons obey. issued_count only grows, by one conditional
 # UPDATE per claim or issue, so it never passes total_quantity. Validity is either the fixed window
-# (valid_from, valid_until) or valid_days counted from the claim. An empty scope list means "anywhere".
+# (valid_from, valid_until) or valid_days counted from the claim, starting valid_start_days after it. An empty
+# scope list means "anywhere"; store_ids and region_ids (a region covers every store beneath it) add up.
 # usable_weekdays (ISO 1 = Monday .. 7) and usable_hours ([["09:00", "21:00"], ...]) are Shanghai time, empty
 # meaning "any". A coupon that is not stackable shares an order with no other coupon.
 class CouponBatch(TimestampedModel):
@@ -85,13 +86,16 @@ class CouponBatch(TimestampedModel):
     valid_from = fields.DatetimeField(null=True)
     valid_until = fields.DatetimeField(null=True)
     valid_days = fields.IntField(null=True)
+    valid_start_days = fields.IntField(default=0)  # with valid_days: the coupon becomes usable M days after claim
     store_ids = fields.JSONField(default=list)
+    region_ids = fields.JSONField(default=list)
     categories = fields.JSONField(default=list)
     channels = fields.JSONField(default=list)
     usable_weekdays = fields.JSONField(default=list)
     usable_hours = fields.JSONField(default=list)
     stackable = fields.BooleanField(default=False)
     transferable = fields.BooleanField(default=True)
+    remind_days_before = fields.IntField(null=True)  # remind holders this many days before expiry; null = never
     status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.DRAFT)
     campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT)
     created_by = fields.ForeignKeyField("hub.ApiKey", related_name=False, on_delete=fields.RESTRICT)
@@ -134,11 +138,14 @@ class Coupon(TimestampedModel):
     redeemed_spend_fen = fields.BigIntField(null=True)
     redeemed_discount_fen = fields.BigIntField(null=True)
     attribution = fields.JSONField(null=True)  # the touch that brought the claim, carried by later events
+    partner_code = fields.CharField(max_length=128, null=True)  # an equity coupon's code from the partner's file
+    reminded_at = fields.DatetimeField(null=True)  # when the expiry reminder was routed; set once
     version = fields.IntField(default=1)
 
     class Meta:
         table = "coupon"
-        indexes = (("owner_id", "batch_id"), ("redeemed_order_ref",))  # the second: the coupons of one order
+        # The coupons of one order; the lapsing coupons the expiry and reminder jobs walk.
+        indexes = (("owner_id", "batch_id"), ("redeemed_order_ref",), ("state", "valid_until"))
 
 
 # Append-only: one row per transition, never updated. (operation, request_id) is unique, so a replayed
@@ -184,3 +191,40 @@ class CouponShare(TimestampedModel):
     class Meta:
         table = "coupon_share"
         indexes = (("coupon_id", "status"),)
+
+
+# An equity batch's codes as the partner delivered them (a video membership's redemption codes, say). The
+# batch's stock is the pool: each claim or issue takes one free row (coupon_id set once, never cleared).
+class PartnerCode(Model):
+    id = fields.BigIntField(primary_key=True)
+    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.RESTRICT)
+    code = fields.CharField(max_length=128)
+    coupon = fields.ForeignKeyField("hub.Coupon", null=True, related_name=False, on_delete=fields.RESTRICT)
+    source = fields.CharField(max_length=200, default="")  # the file it came in, for ops tracing a code back
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "coupon_partner_code"
+        unique_together = (("batch", "code"),)
+        indexes = (("batch_id", "coupon_id"),)
+
+
+class ReminderOutcome(StrEnum):
+    SENT = "sent"
+    SUPPRESSED = "suppressed"  # no channel may reach the customer (no consent, do-not-disturb, no contact)
+    FAILED = "failed"
+
+
+# One expiry reminder per coupon: which channel carried it, through whom, and what came of it.
+class CouponReminder(Model):
+    id = fields.BigIntField(primary_key=True)
+    coupon = fields.OneToOneField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
+    channel = fields.CharField(max_length=16, default="")
+    outcome = fields.CharEnumField(ReminderOutcome, max_length=16)
+    reason = fields.CharField(max_length=255, default="")
+    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    provider_ref = fields.CharField(max_length=128, default="")  # e.g. WeCom's msgid of the message task
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "coupon_reminder"

@@ -63,6 +63,9 @@ class ContactWay(TimestampedModel):
     welcome_text = fields.CharField(max_length=1000, default="")  # "" = the hub's default greeting
     welcome_link_url = fields.CharField(max_length=1000, default="")
     welcome_link_title = fields.CharField(max_length=64, default="")
+    # A coupon batch whose claim link the welcome carries (a coupons.CouponBatch id; not a foreign key so
+    # the WeCom tables stay free of the coupon ones). Null = no coupon.
+    welcome_coupon_batch_id = fields.IntField(null=True)
     tag_names = fields.JSONField(default=list)  # corp tags marked on every customer added through the code
     daily_cap = fields.IntField(null=True)  # adds per staff member per Shanghai day; null = no cap
     applied_userids = fields.JSONField(default=list)  # the user list WeCom has now

@@ -43,7 +43,7 @@ class TestMigrations:
         assert journal == "wal"
 
 
-LANDED = "hub.0003_wecom_contacts_and_receipts"  # the newest migration a released database may stop at
+LANDED = "hub.0007_coupon_issue_rules_and_gifting"  # the newest migration a released database may stop at
 
 
 def test_a_filled_sqlite_database_upgrades_from_the_last_release(tmp_path):

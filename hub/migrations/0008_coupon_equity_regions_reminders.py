@@ -1,0 +1,78 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from coupons.models import ReminderOutcome
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    dependencies = [('hub', '0007_coupon_issue_rules_and_gifting')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='CouponReminder',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('coupon', fields.OneToOneField('hub.Coupon', source_field='coupon_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('channel', fields.CharField(default='', max_length=16)),
+                ('outcome', fields.CharEnumField(description='SENT: sent\nSUPPRESSED: suppressed\nFAILED: failed', enum_type=ReminderOutcome, max_length=16)),
+                ('reason', fields.CharField(default='', max_length=255)),
+                ('staff', fields.ForeignKeyField('hub.Staff', source_field='staff_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('provider_ref', fields.CharField(default='', max_length=128)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'coupon_reminder', 'app': 'hub', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PartnerCode',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('batch', fields.ForeignKeyField('hub.CouponBatch', source_field='batch_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('code', fields.CharField(max_length=128)),
+                ('coupon', fields.ForeignKeyField('hub.Coupon', source_field='coupon_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('source', fields.CharField(default='', max_length=200)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'coupon_partner_code', 'app': 'hub', 'unique_together': (('batch', 'code'),), 'indexes': [Index(fields=['batch_id', 'coupon_id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='ContactWay',
+            name='welcome_coupon_batch_id',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Coupon',
+            name='partner_code',
+            field=fields.CharField(null=True, max_length=128),
+        ),
+        ops.AddField(
+            model_name='Coupon',
+            name='reminded_at',
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddIndex(
+            model_name='Coupon',
+            index=Index(fields=['state', 'valid_until']),
+        ),
+        ops.AddField(
+            model_name='CouponBatch',
+            name='region_ids',
+            field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='CouponBatch',
+            name='remind_days_before',
+            field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='CouponBatch',
+            name='valid_start_days',
+            field=fields.IntField(default=0),
+        ),
+    ]
