@@ -15,6 +15,12 @@ Two decisions for an app user id the hub has not seen yet:
   first claims of one new user at once meet on the identity's unique index: one wins, the other is a 409
   to retry (it then finds the customer).
 
+The same two rules hold for the coupon routes (claiming an issued coupon, sharing it, accepting or
+revoking a link): an accept is a first claim of the friend's, so it creates the customer like a claim does;
+claiming an issued coupon, sharing and revoking need a coupon the user already holds or a link they made,
+so an app user the hub has never seen is a 404 naming ``app_user_id`` (never a customer made only to be
+refused). Ownership is the services' check, across the person's identities and merges (403 otherwise).
+
 The write helpers are ``coupons.api``'s, so the ledger's request id is built from the Idempotency-Key the
 same way on every route.
 """
@@ -26,18 +32,19 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from coupons import claims, wallet
-from coupons.api import actor_of, request_id_for, transition_out, write
+from coupons import claims, gifting, issues, wallet
+from coupons.api import CodeInPath, TokenInPath, actor_of, request_id_for, share_out, transition_out, write
 from coupons.models import CouponChannel, CouponState
-from coupons.schemas import CouponOut, TransitionOut
+from coupons.schemas import CouponOut, ShareOut, TransitionOut
 from hub.auth.deps import require
 from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.customers.models import IdentityKind
 from hub.customers.service import IdentityKey, get_or_create_by_identity, owner_of
-from hub.errors import problems
+from hub.errors import FieldError, NotFound, problems
 from hub.idempotency.service import IdempotencyKey
 from hub.schemas import DbId
+from hub.settings import get_settings
 
 router = APIRouter(prefix="/app", tags=["carrier app"], responses=problems(401, 403, 422))
 
@@ -46,8 +53,22 @@ AppUserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z
                                  description="The app's own user id (the customer's app_user identity)")]
 
 
+class AppUserNotFound(NotFound):
+    title = "App user not found"
+
+
 class AppClaimIn(BaseModel):
     batch_id: DbId
+
+
+class AppShareIn(BaseModel):
+    """How long the link lasts; the body may be left out for the default."""
+
+    ttl_hours: int = Field(gifting.DEFAULT_TTL_HOURS, ge=1, le=720)
+
+
+class AppShareOut(ShareOut):
+    url: str = Field(description="The page the friend opens to accept the coupon (the token is its secret)")
 
 
 class AppWalletOut(BaseModel):
@@ -82,3 +103,73 @@ async def app_claim(app_user_id: AppUserId, body: AppClaimIn, key: AppKey,
 
     return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /app/users/{app_user_id}/claims",
                         body=body, action=act, status_code=201)
+
+
+async def _known_customer(app_user_id: str) -> int:
+    """The customer behind an app user the hub already knows; a 404 naming ``app_user_id`` otherwise."""
+    customer_id = await owner_of(IdentityKey(IdentityKind.APP_USER, app_user_id))
+    if customer_id is None:
+        message = "no customer has this app user id"
+        raise AppUserNotFound(f"app_user_id: {message}", errors=[FieldError(field="app_user_id", message=message)])
+    return customer_id
+
+
+def share_url(token: str) -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/s/gifts/{token}"
+
+
+@router.post("/users/{app_user_id}/coupons/{code}/claim", summary="An app user claims a coupon issued to them",
+             responses=problems(404, 409))
+async def app_claim_issued(app_user_id: AppUserId, code: CodeInPath, key: AppKey,
+                           idempotency_key: IdempotencyKey = None) -> TransitionOut:
+    async def act() -> TransitionOut:
+        return transition_out(await issues.claim_issued(
+            code=code, customer_id=await _known_customer(app_user_id), channel=CouponChannel.APP,
+            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key,
+                       endpoint=f"POST /app/users/{app_user_id}/coupons/{code}/claim", body={"code": code},
+                       action=act)
+
+
+@router.post("/users/{app_user_id}/coupons/{code}/shares", status_code=201,
+             summary="An app user makes a single-use link giving the coupon to a friend", responses=problems(404, 409))
+async def app_share(app_user_id: AppUserId, code: CodeInPath, key: AppKey, body: AppShareIn | None = None,
+                    idempotency_key: IdempotencyKey = None) -> AppShareOut:
+    body = body or AppShareIn()
+
+    async def act() -> AppShareOut:
+        gift = await gifting.share(code=code, customer_id=await _known_customer(app_user_id),
+                                   ttl_hours=body.ttl_hours, request_id=request_id_for(key, idempotency_key),
+                                   actor=actor_of(key))
+        return AppShareOut(**dict(share_out(gift)), url=share_url(gift.share.token))
+
+    return await write(key=key, idempotency_key=idempotency_key,
+                       endpoint=f"POST /app/users/{app_user_id}/coupons/{code}/shares",
+                       body={"code": code, **body.model_dump()}, action=act, status_code=201)
+
+
+@router.post("/users/{app_user_id}/shares/{token}/accept",
+             summary="An app user accepts a friend's share link: the coupon becomes theirs",
+             responses=problems(404, 409))
+async def app_accept_share(app_user_id: AppUserId, token: TokenInPath, key: AppKey,
+                           idempotency_key: IdempotencyKey = None) -> ShareOut:
+    async def act() -> ShareOut:
+        customer = await get_or_create_by_identity(kind=IdentityKind.APP_USER, value=app_user_id)
+        return share_out(await gifting.accept(token=token, customer_id=customer.id,
+                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key,
+                       endpoint=f"POST /app/users/{app_user_id}/shares/accept", body={"token": token}, action=act)
+
+
+@router.post("/users/{app_user_id}/shares/{token}/revoke", summary="An app user takes back a pending share link",
+             responses=problems(404, 409))
+async def app_revoke_share(app_user_id: AppUserId, token: TokenInPath, key: AppKey,
+                           idempotency_key: IdempotencyKey = None) -> ShareOut:
+    async def act() -> ShareOut:
+        return share_out(await gifting.revoke(token=token, customer_id=await _known_customer(app_user_id),
+                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
+
+    return await write(key=key, idempotency_key=idempotency_key,
+                       endpoint=f"POST /app/users/{app_user_id}/shares/revoke", body={"token": token}, action=act)

@@ -12,12 +12,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tortoise.expressions import F
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from coupons.models import BatchKind, BatchStatus, CouponBatch
 from hub.campaigns.models import Campaign
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.pagination import filter_given
+from hub.regions.models import Region
+from hub.stores.models import Store
 
 DRAFT, APPROVED, ACTIVE, PAUSED, ENDED = (BatchStatus.DRAFT, BatchStatus.APPROVED, BatchStatus.ACTIVE,
                                           BatchStatus.PAUSED, BatchStatus.ENDED)
@@ -69,6 +72,8 @@ def _check_rules(values: dict[str, Any]) -> None:
     fixed = values.get("valid_from") is not None or values.get("valid_until") is not None
     if fixed == (values.get("valid_days") is not None):
         raise InvalidInput.field("valid_days", "give either valid_from and valid_until, or valid_days")
+    if values.get("valid_start_days") and values.get("valid_days") is None:
+        raise InvalidInput.field("valid_start_days", "a delayed start goes with valid_days, not a fixed window")
     if fixed and (values.get("valid_from") is None or values.get("valid_until") is None
                   or values["valid_until"] <= values["valid_from"]):
         raise InvalidInput.field("valid_until", "must come with valid_from and be after it")
@@ -94,7 +99,17 @@ async def create_batch(*, created_by_id: int, campaign_id: int | None = None, **
     _check_rules(values)
     if campaign_id is not None and not await Campaign.exists(id=campaign_id):
         raise InvalidInput.field("campaign_id", f"no campaign {campaign_id}")
+    await _check_exist(Store, values.get("store_ids", []), field="store_ids")
+    await _check_exist(Region, values.get("region_ids", []), field="region_ids")
     return await CouponBatch.create(**values, campaign_id=campaign_id, created_by_id=created_by_id)
+
+
+async def _check_exist(model: type[Model], ids: list[int], *, field: str) -> None:
+    """A scope naming a store or region that does not exist would silently match nothing: refuse it."""
+    found = set(await model.filter(id__in=ids).values_list("id", flat=True)) if ids else set()
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise InvalidInput.field(field, f"no such id: {', '.join(missing[:20])}")
 
 
 async def _move(*, batch_id: int, allowed: Iterable[BatchStatus], to: BatchStatus, verb: str,
@@ -122,7 +137,16 @@ async def approve_batch(*, batch_id: int, approver_id: int) -> CouponBatch:
 
 async def activate_batch(*, batch_id: int) -> CouponBatch:
     """approved → active: customers can claim from now on."""
+    await _check_partner_codes(batch_id)
     return await _move(batch_id=batch_id, allowed=[APPROVED], to=ACTIVE, verb="activated")
+
+
+async def _check_partner_codes(batch_id: int) -> None:
+    """An equity batch needs a free partner code for every coupon it may still hand out: checked whenever
+    it opens for claims or its stock grows, in the caller's transaction (a refusal rolls the change back)."""
+    from coupons.partner_codes import check_covers_stock  # imported here: partner_codes imports this module
+
+    await check_covers_stock(batch_id=batch_id)
 
 
 async def pause_batch(*, batch_id: int) -> CouponBatch:
@@ -131,6 +155,7 @@ async def pause_batch(*, batch_id: int) -> CouponBatch:
 
 
 async def resume_batch(*, batch_id: int) -> CouponBatch:
+    await _check_partner_codes(batch_id)
     return await _move(batch_id=batch_id, allowed=[PAUSED], to=ACTIVE, verb="resumed")
 
 
@@ -148,6 +173,8 @@ async def set_quantity(*, batch_id: int, expected: int, quantity: int) -> Coupon
         id=batch_id, total_quantity=expected, issued_count__lte=quantity, status__not=ENDED
     ).update(total_quantity=quantity, version=F("version") + 1, updated_at=_now())
     if count:
+        if batch.kind == BatchKind.EQUITY:
+            await _check_partner_codes(batch_id)
         return await get_batch(batch_id=batch_id)
     batch = await get_batch(batch_id=batch_id)
     if batch.status == ENDED:

@@ -20,11 +20,11 @@ from datetime import datetime, timezone
 
 from tortoise.expressions import F
 
-from coupons import funnel
+from coupons import funnel, partner_codes
 from coupons.batches import ACTIVE, BatchWrongStatus, get_batch
 from coupons.codes import new_code
 from coupons.ledger import Actor, Transition, record, replay
-from coupons.models import Coupon, CouponBatch, CouponBatchDay, CouponState, Operation
+from coupons.models import BatchKind, Coupon, CouponBatch, CouponBatchDay, CouponState, Operation
 from coupons.rules import shanghai_day, validity_from_claim
 from hub.customers.models import Customer
 from hub.customers.service import CustomerNotFound, lock_live
@@ -73,11 +73,13 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
                                                customer_id=customer_id, request_id=request_id)
     if earlier is not None:
         return earlier
-    valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
+    batch, valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
     attribution = await attribution_for(visitor_id=visitor_id, token=token)  # a valid token, else the last touch
     coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=owner_id, state=CouponState.CLAIMED,
                                  valid_from=valid_from, valid_until=valid_until, claimed_at=now,
                                  attribution=attribution.to_json() if attribution else None)
+    if batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
+        await partner_codes.assign(coupon=coupon)
     done = await record(coupon_id=coupon.id, operation=Operation.CLAIM, from_state=None, to_state=CouponState.CLAIMED,
                         actor=actor, request_id=request_id, channel=channel)
     await funnel.record(done, at=now)
@@ -96,9 +98,9 @@ async def begin_for_person(*, operation: Operation, batch_id: int, customer_id: 
     return owner_id, earlier
 
 
-async def take_stock(*, batch_id: int, owner_id: int, now: datetime) -> tuple[datetime, datetime]:
+async def take_stock(*, batch_id: int, owner_id: int, now: datetime) -> tuple[CouponBatch, datetime, datetime]:
     """Take one coupon of the batch's stock (and of today's cap) for the person living on ``owner_id``,
-    whose customer row the caller holds locked; returns the validity of a coupon claimed ``now``.
+    whose customer row the caller holds locked; returns the batch and the validity of a coupon claimed ``now``.
 
     Every coupon the person holds of the batch counts against the limit, issued and unclaimed ones too."""
     batch = await get_batch(batch_id=batch_id)
@@ -116,7 +118,7 @@ async def take_stock(*, batch_id: int, owner_id: int, now: datetime) -> tuple[da
         raise OutOfStock(f"All {batch.total_quantity} coupons of batch {batch_id} are issued")
     if batch.daily_cap is not None:
         await _count_today(batch, now)
-    return valid_from, valid_until
+    return batch, valid_from, valid_until
 
 
 async def _count_today(batch: CouponBatch, now: datetime) -> None:

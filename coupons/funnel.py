@@ -1,5 +1,9 @@
 """The funnel events of coupons: claim, redeem and reverse (a cancelled redemption or a return).
 
+Accepting a gift is the friend's claim of the coupon: a ``claim`` event for the receiver, whose props say
+operation ``accept`` and name the share and the giver (no event type of its own, so the funnel counts the
+friend as won without another kind of row to add up).
+
 Each carries the attribution of the touch that brought the customer to claim (the signed link token or the
 visitor's last touch, kept on the coupon at claim time, so the redemption weeks later still credits the
 same code), with the campaign set to the coupon's own campaign when its batch belongs to one.
@@ -11,23 +15,27 @@ from dataclasses import replace
 from datetime import datetime
 
 from coupons.ledger import Transition
+from coupons.models import Operation
 from hub.events.attribution import Attribution
 from hub.events.models import EventType
 from hub.events.service import record_event
 
-TYPES = {"claim": EventType.CLAIM, "redeem": EventType.REDEEM, "cancel_redemption": EventType.REVERSE,
-         "return": EventType.REVERSE}
+TYPES = {"claim": EventType.CLAIM, "accept": EventType.CLAIM, "redeem": EventType.REDEEM,
+         "cancel_redemption": EventType.REVERSE, "return": EventType.REVERSE}
 
 
 async def record(transition: Transition, *, at: datetime) -> None:
-    """The funnel event of a claim, redemption or cancelled redemption just written to the ledger."""
+    """The funnel event of a claim, accepted gift, redemption or cancelled redemption just written to the
+    ledger; the customer is the coupon's owner after it (for an accept, the receiver)."""
     coupon, entry = transition.coupon, transition.entry
     attribution = Attribution.from_json(coupon.attribution)
     if coupon.batch.campaign_id is not None:
         attribution = replace(attribution or Attribution(), campaign_id=coupon.batch.campaign_id)
+    props = {"coupon_id": coupon.id, "batch_id": coupon.batch_id, "operation": entry.operation.value,
+             "store_id": entry.store_id, "amount_fen": entry.amount_fen}
+    if entry.operation == Operation.ACCEPT:
+        props |= {"share_id": entry.detail["share_id"], "from_customer_id": entry.detail["from_customer_id"]}
     await record_event(
         type=TYPES[entry.operation.value], customer_id=coupon.owner_id, attribution=attribution,
-        occurred_at=at,
-        props={"coupon_id": coupon.id, "batch_id": coupon.batch_id, "operation": entry.operation.value,
-               "store_id": entry.store_id, "amount_fen": entry.amount_fen},
+        occurred_at=at, props=props,
     )

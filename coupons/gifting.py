@@ -4,8 +4,11 @@ changes owner), or the owner revokes it, or it lapses.
 Each step is a conditional UPDATE and one ledger row (``gift``, ``accept``, ``revoke_gift``) whose
 ``detail`` names the share and both owners. Concurrent accepts of one link race on one guarded UPDATE of
 the share (pending and not expired → accepted): exactly one wins. The receiver's per-person limit of the
-batch is counted under their customer row lock, as for a claim. While the share is pending the coupon is
-held by ``coupons.pending_shares``.
+batch is counted under their customer row lock, as for a claim, and the accept is the friend's claim in the
+funnel (``coupons.funnel``). While the share is pending the coupon is held by ``coupons.pending_shares``.
+
+A link past its expiry reads as expired at once (``effective_status``); ``expire_lapsed`` (a job) stores
+that later, only so the table tells reports the truth.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from coupons import funnel
 from coupons.claims import PerCustomerLimitReached, live_id, person_ids
 from coupons.issues import NotTheOwner
 from coupons.ledger import Actor, Transition, apply, load_coupon, record, replay, settle
@@ -57,7 +61,7 @@ class Gift:
 
 
 def effective_status(share: CouponShare, now: datetime) -> ShareStatus:
-    """A pending share past its expiry reads as expired, with no job needed to store it."""
+    """A pending share past its expiry reads as expired, whether or not the job has stored it yet."""
     return ShareStatus.EXPIRED if share.status == PENDING and now >= share.expires_at else share.status
 
 
@@ -129,6 +133,8 @@ async def accept(*, token: str, customer_id: int, request_id: str, actor: Actor,
     done = await apply(coupon, operation=Operation.ACCEPT, to_state=CouponState.CLAIMED, actor=actor,
                        request_id=request_id, now=now, guard={"owner_id": link.from_customer_id},
                        changes={"owner_id": receiver}, detail=_detail(link))
+    if done is not None:
+        await funnel.record(done, at=now)
     return await _gift_of(await settle(done, operation=Operation.ACCEPT, request_id=request_id, coupon=coupon,
                                        lost=CouponNotShareable("The coupon was changed by another request meanwhile")))
 
@@ -152,3 +158,17 @@ async def revoke(*, token: str, customer_id: int, request_id: str, actor: Actor,
     done = await record(coupon_id=coupon.id, operation=Operation.REVOKE_GIFT, from_state=coupon.state,
                         to_state=coupon.state, actor=actor, request_id=request_id, detail=_detail(link))
     return await _gift_of(done)
+
+
+async def expire_lapsed(*, now: datetime, limit: int = 500) -> int:
+    """Store ``expired`` on up to ``limit`` pending shares past their expiry; returns how many.
+
+    The same guard as accept and revoke (pending, and now past ``expires_at``) is in the UPDATE, so a share
+    accepted or revoked meanwhile is left alone and a rerun finds nothing to do. The coupon needs nothing:
+    a lapsed link already stopped holding it."""
+    lapsed = await CouponShare.filter(status=PENDING, expires_at__lte=now).order_by("id").limit(limit).values_list(
+        "id", flat=True)
+    if not lapsed:
+        return 0
+    return await CouponShare.filter(id__in=list(lapsed), status=PENDING, expires_at__lte=now).update(
+        status=ShareStatus.EXPIRED, updated_at=now)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from coupons import funnel
+from coupons import funnel, partner_codes
 from coupons.claims import begin_for_person, live_id, person_ids, take_stock
 from coupons.codes import new_code
 from coupons.ledger import Actor, Transition, apply, record, replay, settle
-from coupons.models import Coupon, CouponState, Operation
+from coupons.models import BatchKind, Coupon, CouponState, Operation
 from coupons.redemptions import coupon_by_code
 from coupons.rules import effective_state, validity_from_claim
 from hub.errors import Conflict, Forbidden
@@ -40,9 +40,11 @@ async def issue(*, batch_id: int, customer_id: int, channel: str, request_id: st
                                                customer_id=customer_id, request_id=request_id)
     if earlier is not None:
         return earlier
-    valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
+    batch, valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
     coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=owner_id, state=ISSUED,
                                  valid_from=valid_from, valid_until=valid_until)
+    if batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
+        await partner_codes.assign(coupon=coupon)
     return await record(coupon_id=coupon.id, operation=Operation.ISSUE, from_state=None, to_state=ISSUED,
                         actor=actor, request_id=request_id, channel=channel)
 

@@ -8,15 +8,20 @@ A request that lost to an earlier copy of itself (the same request id) gets that
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
+
+from tortoise import Tortoise
 
 from coupons import funnel
 from coupons.codes import normalise
 from coupons.ledger import Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
 from coupons.pending_shares import refuse_if_shared
-from coupons.rules import check_usable, discount_for, effective_state, shanghai_day
+from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions, shanghai_day
+from hub.database import dialect
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.regions.service import regions_above_store
 
 CLAIMED, LOCKED, REDEEMED, EXPIRED = CouponState.CLAIMED, CouponState.LOCKED, CouponState.REDEEMED, CouponState.EXPIRED
 
@@ -93,7 +98,9 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     if earlier is not None:
         return earlier
     batch = coupon.batch
-    check_usable(coupon, batch, now=now, store_id=store_id, channel=channel, category=category, spend_fen=spend_fen)
+    store_regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
+    check_usable(coupon, batch, now=now, store_id=store_id, store_regions=store_regions, channel=channel,
+                 category=category, spend_fen=spend_fen)
     if order_ref is not None:
         await _check_stacking(coupon, order_ref)
     discount = discount_for(batch, spend_fen)
@@ -115,12 +122,30 @@ async def _check_stacking(coupon: Coupon, order_ref: str) -> None:
     """Refuse a second coupon on one order unless both it and every coupon already redeemed on the order
     are stackable. Orders are told apart only by ``order_ref``: a redemption without one stacks freely.
 
-    Two coupons of one order redeemed at the very same instant are not serialised against each other (the
-    order has no row to lock); a till redeems an order's coupons one after the other."""
+    Redemptions carrying one ``order_ref`` are serialised for the rest of the transaction before the order's
+    coupons are read, so two coupons of one order redeemed at the very same instant cannot both pass (each
+    would see no other). The order has no row to lock: on PostgreSQL this takes a transaction-level advisory
+    lock on a 64-bit hash of the order_ref (released by the commit or rollback; a hash collision only makes
+    two orders wait for each other), and the second redemption, once it has the lock, reads the first one
+    committed. On SQLite the process's one connection runs one transaction at a time, so they already queue
+    (``tests/coupons/test_stacking_race.py`` checks both); a transaction of another process that read
+    before this one committed cannot write after it (WAL snapshot: "database is locked"), so it fails, and
+    never passes as well."""
+    await _serialise_order(order_ref)
     others = await Coupon.filter(redeemed_order_ref=order_ref, state=REDEEMED, id__not=coupon.id).select_related(
         "batch")
     if others and (not coupon.batch.stackable or not all(other.batch.stackable for other in others)):
         raise NotStackable(f"Order {order_ref} already has {len(others)} coupon(s) and these do not stack")
+
+
+async def _serialise_order(order_ref: str) -> None:
+    """Wait for, then hold until the transaction ends, the order's advisory lock (PostgreSQL only)."""
+    if dialect() != "postgres":
+        return
+    digest = hashlib.blake2b(f"coupon-order:{order_ref}".encode(), digest_size=8).digest()
+    # The connection of the open transaction (Tortoise binds it to this task), so the lock is the transaction's.
+    await Tortoise.get_connection("default").execute_query(
+        "SELECT pg_advisory_xact_lock($1)", [int.from_bytes(digest, "big", signed=True)])
 
 
 async def cancel_redemption(*, code: str, store_id: int, order_ref: str | None = None, request_id: str,

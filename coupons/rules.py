@@ -44,19 +44,22 @@ def shanghai_day(moment: datetime) -> date:
 
 
 def validity_from_claim(batch: CouponBatch, claimed_at: datetime) -> tuple[datetime, datetime]:
-    """(valid_from, valid_until) of a coupon claimed now: the batch's fixed window, or N days from now."""
+    """(valid_from, valid_until) of a coupon claimed now: the batch's fixed window, or N days starting
+    ``valid_start_days`` after the claim (a coupon handed out today for use next week)."""
     if batch.valid_days is not None:
-        return claimed_at, claimed_at + timedelta(days=batch.valid_days)
+        starts = claimed_at + timedelta(days=batch.valid_start_days)
+        return starts, starts + timedelta(days=batch.valid_days)
     return batch.valid_from, batch.valid_until
 
 
-def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id: int, channel: str,
-                 category: str | None, spend_fen: int) -> None:
-    """Refuse a redemption outside the coupon's window, scope or minimum spend, naming the field at fault."""
+def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id: int, store_regions: frozenset[int],
+                 channel: str, category: str | None, spend_fen: int) -> None:
+    """Refuse a redemption outside the coupon's window, scope or minimum spend, naming the field at fault.
+    ``store_regions`` are the store's grid and the regions above it (needed only for a region scope)."""
     if now < coupon.valid_from:
         raise CouponNotYetValid(f"Coupon is valid from {coupon.valid_from.astimezone(SHANGHAI).isoformat()}")
     check_usable_time(batch, now)
-    if batch.store_ids and store_id not in batch.store_ids:
+    if not in_store_scope(batch, store_id=store_id, store_regions=store_regions):
         raise OutOfScope.field("store_id", "the coupon is not valid at this store")
     if batch.channels and channel not in batch.channels:
         raise OutOfScope.field("channel", f"the coupon is valid only on {', '.join(batch.channels)}")
@@ -64,6 +67,18 @@ def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id:
         raise OutOfScope.field("category", f"the coupon is valid only for {', '.join(batch.categories)}")
     if spend_fen < batch.min_spend_fen:
         raise MinimumSpendNotMet.field("spend_fen", f"must be at least {batch.min_spend_fen} fen")
+
+
+def needs_store_regions(batch: CouponBatch, store_id: int) -> bool:
+    """Whether the store's regions must be looked up to decide its scope (spares the query otherwise)."""
+    return bool(batch.region_ids) and store_id not in batch.store_ids
+
+
+def in_store_scope(batch: CouponBatch, *, store_id: int, store_regions: frozenset[int]) -> bool:
+    """A batch scoped to stores and/or regions covers the stores named and every store beneath a region."""
+    if not batch.store_ids and not batch.region_ids:
+        return True
+    return store_id in batch.store_ids or not store_regions.isdisjoint(batch.region_ids)
 
 
 def check_usable_time(batch: CouponBatch, now: datetime) -> None:

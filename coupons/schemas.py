@@ -38,8 +38,8 @@ def _unique(values: list) -> list:
 
 
 class BatchIn(BaseModel):
-    """Validity is either ``valid_from`` + ``valid_until`` or ``valid_days`` from the claim; empty scope
-    lists mean "anywhere"."""
+    """Validity is either ``valid_from`` + ``valid_until`` or ``valid_days`` from the claim (starting
+    ``valid_start_days`` after it); empty scope lists mean "anywhere", and stores and regions add up."""
 
     name: text(100)
     kind: BatchKind
@@ -55,7 +55,10 @@ class BatchIn(BaseModel):
     valid_from: InTime | None = None
     valid_until: InTime | None = None
     valid_days: int | None = Field(None, ge=1, le=3660)
+    valid_start_days: int = Field(0, ge=0, le=366, description="With valid_days: usable this many days after claim")
     store_ids: Annotated[list[DbId], Field(max_length=1000)] = []
+    region_ids: Annotated[list[DbId], Field(max_length=1000, description=(
+        "Regions (province, city, county or grid) whose every store may redeem"))] = []
     categories: Annotated[list[ProductCategory], Field(max_length=len(ProductCategory))] = []
     channels: Annotated[list[CouponChannel], Field(max_length=len(CouponChannel))] = []
     usable_weekdays: Annotated[list[Weekday], Field(max_length=7)] = []
@@ -63,9 +66,11 @@ class BatchIn(BaseModel):
         "Windows [start, end) of Shanghai time, such as [\"09:00\", \"21:00\"]; empty means any hour"))] = []
     stackable: bool = Field(False, description="Whether it may share an order with other coupons")
     transferable: bool = Field(True, description="Whether its owner may give it to a friend")
+    remind_days_before: int | None = Field(None, ge=1, le=90, description=(
+        "Remind each holder this many days before their coupon expires; null = no reminder"))
     campaign_id: DbId | None = None
 
-    @field_validator("store_ids", "categories", "channels", "usable_weekdays")
+    @field_validator("store_ids", "region_ids", "categories", "channels", "usable_weekdays")
     @classmethod
     def _unique_lists(cls, value):
         return _unique(value)
@@ -94,13 +99,16 @@ class BatchOut(BaseModel):
     valid_from: OutTime | None
     valid_until: OutTime | None
     valid_days: int | None
+    valid_start_days: int
     store_ids: list[int]
+    region_ids: list[int]
     categories: list[ProductCategory]
     channels: list[CouponChannel]
     usable_weekdays: list[int]
     usable_hours: list[tuple[str, str]]
     stackable: bool
     transferable: bool
+    remind_days_before: int | None
     campaign_id: int | None
     approved_at: OutTime | None
     version: int
@@ -181,15 +189,18 @@ class CouponOut(BaseModel):
     redeemed_at: OutTime | None
     redeemed_store_id: int | None
     redeemed_discount_fen: int | None
+    partner_code: str | None = Field(None, description=(
+        "An equity coupon's code from the partner, shown once the coupon is claimed (never while only issued)"))
 
     @classmethod
     def of(cls, coupon: Coupon, state: CouponState) -> CouponOut:
         """From a coupon with its batch joined, in its effective ``state``."""
         c = coupon
+        shown = state in (CouponState.CLAIMED, CouponState.LOCKED, CouponState.REDEEMED)  # the holder's to use
         return cls(id=c.id, code=c.code, batch_id=c.batch_id, kind=c.batch.kind, owner_id=c.owner_id, state=state,
                    valid_from=c.valid_from, valid_until=c.valid_until, claimed_at=c.claimed_at,
                    redeemed_at=c.redeemed_at, redeemed_store_id=c.redeemed_store_id,
-                   redeemed_discount_fen=c.redeemed_discount_fen)
+                   redeemed_discount_fen=c.redeemed_discount_fen, partner_code=c.partner_code if shown else None)
 
 
 class LedgerOut(BaseModel):

@@ -62,12 +62,16 @@ class DayTotalsOut(BaseModel):
     cancelled_fen: int
     returned: int = Field(description="Coupons returned this day after a refund (退券), whenever redeemed")
     returned_fen: int
-    net_fen: int = Field(description="redeemed_fen less cancelled_fen and returned_fen")
+    settled_fen: int = Field(description="What settlement owes for the day's redemptions: redeemed_fen less "
+                                         "cancelled_fen (a cancelled redemption never reaches settlement)")
+    clawback_fen: int = Field(description="What settlement takes back this day: the returns (a reversal line each)")
+    net_fen: int = Field(description="settled_fen less clawback_fen")
 
     @classmethod
     def of(cls, t: DayTotals) -> DayTotalsOut:
         return cls(day=t.day, redeemed=t.redeemed, redeemed_fen=t.redeemed_fen, cancelled=t.cancelled,
-                   cancelled_fen=t.cancelled_fen, returned=t.returned, returned_fen=t.returned_fen, net_fen=t.net_fen)
+                   cancelled_fen=t.cancelled_fen, returned=t.returned, returned_fen=t.returned_fen,
+                   settled_fen=t.settled_fen, clawback_fen=t.clawback_fen, net_fen=t.net_fen)
 
 
 class DailyOut(BaseModel):

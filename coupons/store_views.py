@@ -5,12 +5,13 @@ Shanghai day. Reads only, from the append-only ledger: a cancelled redemption cl
 Days are Asia/Shanghai calendar days; Shanghai has kept UTC+8 without daylight saving since 1991, so a day
 is always the 24 hours from its local midnight.
 
-Indexes: ``coupon_ledger`` has only its primary key and the unique (operation, request_id), so no query
-here has an index of its own yet. The list walks the primary key from ``after`` and stops at ``limit`` + 1
-rows of the store; the daily totals read one store's rows of the range in one scan; the undo look-up
-reads cancel and return rows only (the unique index leads with the operation). Each stays correct and its
-answer bounded, but on a large ledger a migration should add (store_id, id), (store_id, created_at) and
-(coupon_id, id); the last also serves ``coupons.wallet.history``.
+Settlement treats the two undos differently, and the totals show it: a same-day cancel (撤销核销) means
+the redemption never happened, so it never reaches settlement (``settled_fen`` leaves it out); a return
+after a refund (退券) leaves the redemption settled on its day and claws it back on the day of the return
+(``clawback_fen``), the reversal line a partner's file shows that day.
+
+The ledger's (store_id, id) and (store_id, created_at) indexes serve the list and the totals; the undo
+look-up goes by (coupon_id, id).
 """
 
 from __future__ import annotations
@@ -48,6 +49,16 @@ class DayTotals:
     cancelled_fen: int = 0
     returned: int = 0
     returned_fen: int = 0
+
+    @property
+    def settled_fen(self) -> int:
+        """What settlement owes for this day's redemptions: a cancelled one was never settled."""
+        return self.redeemed_fen - self.cancelled_fen
+
+    @property
+    def clawback_fen(self) -> int:
+        """What settlement takes back this day for coupons returned after a refund, whenever redeemed."""
+        return self.returned_fen
 
     @property
     def net_fen(self) -> int:

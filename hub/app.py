@@ -37,6 +37,9 @@ API_ROUTERS = [
     "hub.wecom.contacts_api",
     "coupons.api",
     "coupons.app_api",
+    "coupons.issue_runs_api",
+    "coupons.partner_codes_api",
+    "coupons.reminders_api",
     "coupons.store_api",
     "coupons.reconciliation.api",
 ]

@@ -5,8 +5,10 @@ when a POS journal is compared with it. Each side is a list of entries (redempti
 coupon codes). Per coupon code, a reversal is paired with the redemption it undoes (the latest one not
 yet reversed before it); then the two sides' redemptions are paired, closest first (see ``_pair``), and
 the reversals follow their redemptions. Every entry ends up in exactly one outcome, except the other
-side's undone redemptions that the file does not show at all: a same-day cancellation (撤销核销) never
-reaches settlement, so its absence is agreement, not a difference.
+side's cancelled redemptions that the file does not show at all: a same-day cancellation (撤销核销) never
+reaches settlement, so its absence is agreement, not a difference. A return after a refund (退券) is
+different: the redemption was settled and the return is clawed back, so the file must show both lines,
+and a returned redemption the file lacks is missing at the partner like any other.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Entry:
     partner_ref: str = ""
     line: int | None = None  # the file line, for file entries
     reversal: Entry | None = None  # set on a redemption that this side reversed
+    cancellation: bool = False  # a reversal that voids its redemption before settlement (撤销核销), not a return
 
 
 @dataclass(frozen=True)
@@ -138,10 +141,13 @@ def _compare(kind: LineKind, f: Entry, h: Entry) -> Outcome:
 
 def _redemption(f: Entry | None, h: Entry | None) -> list[Outcome]:
     """A pair of redemptions (or one alone) and the reversals that follow them."""
-    if f is None and h is not None and h.reversal is not None:
-        return []  # undone in the hub and never settled: nothing to settle either way
+    if f is None and h is not None and h.reversal is not None and h.reversal.cancellation:
+        return []  # cancelled in the hub the same day, so never settled: nothing to settle either way
     if f is None:
-        return [Outcome(C.MISSING_AT_PARTNER, LineKind.REDEMPTION, None, h)]
+        missing = [Outcome(C.MISSING_AT_PARTNER, LineKind.REDEMPTION, None, h)]
+        if h.reversal is not None:  # returned after a refund: the clawback is missing too
+            missing.append(Outcome(C.MISSING_AT_PARTNER, LineKind.REVERSAL, None, h.reversal))
+        return missing
     if h is None:
         missing = [Outcome(C.MISSING_IN_HUB, LineKind.REDEMPTION, f, None)]
         if f.reversal is not None:

@@ -3,6 +3,8 @@ the run with every classified line so it can be shown and exported again.
 
 The hub side is the ledger: ``redeem`` rows whose Shanghai day is in the period, each undone by the
 ``cancel_redemption`` or ``return`` row that follows it for the same coupon up to the end of the period.
+A cancelled redemption is expected nowhere in the file; a returned one as a redemption and a reversal
+(see ``matching``).
 Undos later than the period are left out, so reconciling a closed period again gives the same answer.
 
 Given a POS journal too (the same CSV shape), the run is three-way: the journal is also compared with the
@@ -156,7 +158,8 @@ async def hub_side(period_from: date, period_to: date) -> tuple[list[Entry], lis
 def _hub_entry(row: dict) -> Entry:
     kind = LineKind.REDEMPTION if row["operation"] == Operation.REDEEM else LineKind.REVERSAL
     return Entry(code=row["coupon__code"], store_code=row["store__code"] or "", day=shanghai_day(row["created_at"]),
-                 amount_fen=row["amount_fen"] or 0, kind=kind, order=(row["created_at"], row["id"]))
+                 amount_fen=row["amount_fen"] or 0, kind=kind, order=(row["created_at"], row["id"]),
+                 cancellation=row["operation"] == Operation.CANCEL_REDEMPTION)
 
 
 def _line(run_id: int, comparison: Comparison, outcome: Outcome) -> ReconciliationLine:

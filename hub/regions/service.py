@@ -61,3 +61,11 @@ async def region_ids_under(region_id: int) -> list[int]:
         frontier = await Region.filter(parent_id__in=frontier).values_list("id", flat=True)
         ids.extend(frontier)
     return ids
+
+
+async def regions_above_store(store_id: int) -> frozenset[int]:
+    """The store's grid and every region above it (county, city, province), in one query: what a rule
+    scoped to regions matches a store against."""
+    rows = await Region.filter(stores__id=store_id).values_list(
+        "id", "parent_id", "parent__parent_id", "parent__parent__parent_id")
+    return frozenset(region for row in rows for region in row if region is not None)

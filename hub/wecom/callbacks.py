@@ -14,6 +14,7 @@ from connectors.wecom.errors import WecomError
 from hub.codes.models import Code
 from hub.database import transaction
 from hub.errors import HubError
+from hub.links.coupon_links import claim_link_url
 from hub.staff.models import Staff
 from hub.wecom import welcome as welcomes
 from hub.wecom.contacts import apply_add, apply_removal, customer_for, tell_store_manager
@@ -91,7 +92,9 @@ async def _add(fields: dict[str, str], receipt_id: int, *, half: bool = False) -
     welcome = "none"
     welcome_code = fields.get("WelcomeCode", "")
     if welcome_code and not await _welcome_already_sent(staff, external_userid, at):
-        message = welcomes.compose(way=way, code=code, staff=staff, store_name=staff.store.name, customer_name=name)
+        claim_url = await _claim_url(way, code, external_userid=external_userid, unionid=unionid, name=name)
+        message = welcomes.compose(way=way, code=code, staff=staff, store_name=staff.store.name, customer_name=name,
+                                   claim_url=claim_url)
         welcome = await welcomes.send(welcome_code=welcome_code, created_at=int(at.timestamp()), welcome=message)
 
     async with transaction():
@@ -107,6 +110,18 @@ async def _add(fields: dict[str, str], receipt_id: int, *, half: bool = False) -
         return f"already applied: {what} of customer {customer.id}"
     via = f"code {code.slug}" if code else "no code"
     return f"{what}: customer {customer.id} by staff {staff.staff_no} via {via}; welcome {welcome}"
+
+
+async def _claim_url(way: ContactWay | None, code: Code | None, *, external_userid: str, unionid: str,
+                     name: str) -> str | None:
+    """The new customer's own claim link when the code's welcome offers a coupon. The customer is recorded
+    first (one short transaction; the add's own transaction finds them again), because the link names them."""
+    if way is None or way.welcome_coupon_batch_id is None:
+        return None
+    async with transaction():
+        customer = await customer_for(external_userid=external_userid, unionid=unionid, name=name)
+    return claim_link_url(batch_id=way.welcome_coupon_batch_id, customer_id=customer.id, channel="wecom",
+                          code_id=code.id if code is not None else None)
 
 
 async def _welcome_already_sent(staff: Staff, external_userid: str, at: datetime) -> bool:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -193,6 +194,7 @@ async def view(*, code: Code, now: datetime) -> ContactWayView:
 async def configure(
     *, code: Code, welcome_text: str, welcome_link_url: str, welcome_link_title: str, tag_names: list[str],
     daily_cap: int | None, skip_verify: bool, members: Sequence[MemberSetting] | None,
+    welcome_coupon_batch_id: int | None = None,
 ) -> ContactWay:
     """Replace the way's settings (``members`` None keeps them); WeCom learns the change through a sync."""
     way = await get_way(code_id=code.id)
@@ -206,8 +208,11 @@ async def configure(
                 raise InvalidInput.field(name, "a staff code's contact way is its staff member alone")
     elif members is not None:
         await _check_members(members, store_id=code.store_id)
+    if welcome_coupon_batch_id is not None:
+        await _check_welcome_batch(welcome_coupon_batch_id)
     changed = await ContactWay.filter(id=way.id, version=way.version).update(
         welcome_text=welcome_text, welcome_link_url=welcome_link_url, welcome_link_title=welcome_link_title,
+        welcome_coupon_batch_id=welcome_coupon_batch_id,
         tag_names=list(tag_names), daily_cap=daily_cap, skip_verify=skip_verify, status=S.PENDING, last_error="",
         version=F("version") + 1, updated_at=_now(),
     )
@@ -221,6 +226,18 @@ async def configure(
         ])
     await publish_sync(way.id, reason=f"v{way.version + 1}", at=_now())
     return await ContactWay.get(id=way.id)
+
+
+async def _check_welcome_batch(batch_id: int) -> None:
+    """The batch must exist and not be ended. It is looked up through the model registry because the
+    coupon package builds on the hub, not the other way round; a paused batch is allowed (the claim page
+    says so while it is paused)."""
+    batch_model = Tortoise.apps["hub"]["CouponBatch"]
+    status = await batch_model.filter(id=batch_id).values_list("status", flat=True)
+    if not status:
+        raise InvalidInput.field("welcome_coupon_batch_id", f"no coupon batch {batch_id}")
+    if status[0] == "ended":
+        raise InvalidInput.field("welcome_coupon_batch_id", f"coupon batch {batch_id} has ended")
 
 
 async def _check_members(members: Sequence[MemberSetting], *, store_id: int) -> None:

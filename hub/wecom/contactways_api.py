@@ -35,7 +35,8 @@ async def put_contact_way(code_id: CodeId, body: ContactWayIn, key: HumanKey,
         members = None if body.members is None else [m.setting() for m in body.members]
         await contactways.configure(
             code=code, welcome_text=body.welcome_text, welcome_link_url=body.welcome_link_url,
-            welcome_link_title=body.welcome_link_title, tag_names=body.tag_names, daily_cap=body.daily_cap,
+            welcome_link_title=body.welcome_link_title,
+            welcome_coupon_batch_id=body.welcome_coupon_batch_id, tag_names=body.tag_names, daily_cap=body.daily_cap,
             skip_verify=body.skip_verify, members=members,
         )
         return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))

@@ -53,6 +53,8 @@ class ContactWayIn(BaseModel):
     welcome_text: text(1000, min_length=0) = Field("", description='"" = the hub\'s default greeting')
     welcome_link_url: WelcomeUrl = ""
     welcome_link_title: text(64, min_length=0) = ""
+    welcome_coupon_batch_id: DbId | None = Field(None, description=(
+        "A coupon batch whose claim link the welcome carries (one coupon per customer, the batch's rules)"))
     tag_names: Annotated[list[TagName], Field(max_length=20)] = Field(
         [], description="Corp tags marked on every customer added through the code (made in WeCom if new)"
     )
@@ -96,6 +98,7 @@ class ContactWayOut(BaseModel):
     welcome_text: str
     welcome_link_url: str
     welcome_link_title: str
+    welcome_coupon_batch_id: int | None
     tag_names: list[str]
     daily_cap: int | None
     skip_verify: bool
@@ -110,7 +113,7 @@ class ContactWayOut(BaseModel):
             qr_code=v.code.wecom_qr_code, applied_userids=list(w.applied_userids), last_error=w.last_error,
             synced_at=w.synced_at, plan_tier=v.plan.tier, welcome_text=w.welcome_text,
             welcome_link_url=w.welcome_link_url, welcome_link_title=w.welcome_link_title,
-            tag_names=list(w.tag_names), daily_cap=w.daily_cap, skip_verify=w.skip_verify, version=w.version,
+            welcome_coupon_batch_id=w.welcome_coupon_batch_id, tag_names=list(w.tag_names), daily_cap=w.daily_cap, skip_verify=w.skip_verify, version=w.version,
             members=[
                 MemberOut(staff_id=m.staff.id, staff_no=m.staff.staff_no, name=m.staff.name,
                           wecom_userid=m.staff.wecom_userid, backup=m.backup, duty_hours=dict(m.duty_hours),

@@ -24,6 +24,7 @@ WINDOW_SECONDS = 20
 SEND_MARGIN_SECONDS = 1.5
 DEFAULT_TEXT = "{name}您好，我是{store}的{staff}，很高兴为您服务！有任何需要随时找我。"
 DEFAULT_LINK_TITLE = "逛逛本店云货架"
+COUPON_LINK_TITLE = "送您一张优惠券，点击领取"
 MAX_TEXT = 4000  # the platform's limit on text content (bytes in UTF-8)
 
 
@@ -33,8 +34,10 @@ class Welcome:
     attachments: list[dict]
 
 
-def compose(*, way: ContactWay | None, code: Code | None, staff: Staff, store_name: str, customer_name: str) -> Welcome:
-    """The code's own welcome, or the hub's default, with the customer's name and a link to the shelf."""
+def compose(*, way: ContactWay | None, code: Code | None, staff: Staff, store_name: str, customer_name: str,
+            claim_url: str | None = None) -> Welcome:
+    """The code's own welcome, or the hub's default, with the customer's name, a link to the shelf and,
+    when the code offers a coupon, the customer's own claim link."""
     template = (way.welcome_text if way else "") or DEFAULT_TEXT
     values = {"name": customer_name or "", "store": store_name, "staff": staff.name}
     try:
@@ -45,6 +48,8 @@ def compose(*, way: ContactWay | None, code: Code | None, staff: Staff, store_na
     link_url = (way.welcome_link_url if way else "") or _shelf_url(code, staff)
     title = (way.welcome_link_title if way else "") or DEFAULT_LINK_TITLE
     attachments = [{"msgtype": "link", "link": {"title": title, "url": link_url}}] if link_url else []
+    if claim_url:
+        attachments.append({"msgtype": "link", "link": {"title": COUPON_LINK_TITLE, "url": claim_url}})
     return Welcome(text=text, attachments=attachments)
 
 

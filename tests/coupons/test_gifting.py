@@ -7,11 +7,14 @@ from coupons import gifting, locks, redemptions, wallet
 from coupons.claims import PerCustomerLimitReached
 from coupons.gifting import CouponNotTransferable, OwnShare, ShareNotPending
 from coupons.issues import NotTheOwner
-from coupons.models import Coupon, CouponLedger, ShareStatus
+from coupons.jobs import coupons_expire_lapsed_shares
+from coupons.models import Coupon, CouponLedger, CouponShare, ShareStatus
 from coupons.pending_shares import CouponBeingGifted
 from hub.auth.models import Role
 from hub.database import transaction
 from hub.errors import HubError
+from hub.events.models import Event, EventType
+from hub.jobs.registry import PERIODIC
 from tests.coupons.helpers import NOW, OPS, claim, make_batch, make_customer, request_id
 from tests.factories import make_key, make_store
 
@@ -175,3 +178,60 @@ class TestApi:
         unknown = await client.post(f"/api/v1/coupons/shares/{'x' * 32}/accept", headers=app,
                                     json={"customer_id": friend.id})
         assert unknown.status_code == 404
+
+
+class TestFunnel:
+    async def test_an_accept_is_the_receivers_claim_naming_the_share_and_the_giver_once(self):
+        coupon, owner = await _owned()
+        friend = await make_customer()
+        shared = await _share(coupon, owner)
+        await _accept(shared.share.token, friend, request="app:f1")
+        await _accept(shared.share.token, friend, request="app:f1")  # a replay adds no event
+        events = await Event.filter(type=EventType.CLAIM).order_by("id")
+        assert [(e.customer_id, e.props["operation"]) for e in events] == [(owner.id, "claim"), (friend.id, "accept")]
+        assert events[1].props == {"coupon_id": coupon.id, "batch_id": coupon.batch_id, "operation": "accept",
+                                   "store_id": None, "amount_fen": None, "share_id": shared.share.id,
+                                   "from_customer_id": owner.id}
+        assert events[1].occurred_at == NOW + HOUR
+
+    async def test_a_refused_accept_records_no_event(self):
+        coupon, owner = await _owned()
+        token = (await _share(coupon, owner, ttl_hours=1)).share.token
+        with pytest.raises(ShareNotPending):
+            await _accept(token, await make_customer(), now=NOW + 2 * HOUR)
+        assert await Event.filter(type=EventType.CLAIM).count() == 1  # the owner's own claim
+
+
+class TestLapsedSharesJob:
+    async def test_only_pending_shares_past_their_expiry_are_stored_expired_and_a_rerun_does_nothing(self):
+        lapsed = [await _share(*await _owned(), ttl_hours=1) for _ in range(3)]
+        waiting = await _share(*await _owned(), ttl_hours=72)
+        accepted = await _share(*await _owned(), ttl_hours=1)
+        await _accept(accepted.share.token, await make_customer(), now=NOW + HOUR / 2)
+        coupon, owner = await _owned()
+        revoked = await _share(coupon, owner, ttl_hours=1)
+        await _revoke(revoked.share.token, owner, now=NOW + HOUR / 2)
+
+        moved = []
+        for _ in range(3):
+            async with transaction():
+                moved.append(await gifting.expire_lapsed(now=NOW + 2 * HOUR, limit=2))
+        assert moved == [2, 1, 0]
+        statuses = {s.id: (s.status, s.updated_at) for s in await CouponShare.all()}
+        assert {statuses[g.share.id] for g in lapsed} == {(ShareStatus.EXPIRED, NOW + 2 * HOUR)}
+        assert statuses[waiting.share.id][0] == ShareStatus.PENDING
+        assert statuses[accepted.share.id][0] == ShareStatus.ACCEPTED
+        assert statuses[revoked.share.id][0] == ShareStatus.REVOKED
+        # Reads said expired before the job ran and still do; the coupons were free all along.
+        assert {gifting.effective_status(await CouponShare.get(id=g.share.id), NOW + 2 * HOUR)
+                for g in lapsed} == {ShareStatus.EXPIRED}
+
+    async def test_the_periodic_job_runs_on_the_wall_clock(self):
+        now = datetime.now(timezone.utc)
+        old = await _share(*await _owned(now=now - 3 * HOUR), now=now - 2 * HOUR, ttl_hours=1)
+        fresh = await _share(*await _owned(now=now), now=now, ttl_hours=1)
+        assert "coupons_expire_lapsed_shares" in PERIODIC
+        assert await coupons_expire_lapsed_shares({}) == 1
+        assert (await CouponShare.get(id=old.share.id)).status == ShareStatus.EXPIRED
+        assert (await CouponShare.get(id=fresh.share.id)).status == ShareStatus.PENDING
+        assert await coupons_expire_lapsed_shares({}) == 0

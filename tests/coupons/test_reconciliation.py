@@ -12,6 +12,7 @@ from coupons.models import CouponLedger
 from coupons.reconciliation import service
 from coupons.reconciliation.models import LineClass, ReconciliationLine, ReconciliationRun
 from coupons.reconciliation.parse import SettlementRejected
+from coupons.store_views import daily_totals
 from hub.database import transaction
 from tests.coupons.helpers import DAY, NOW, OPS, claim, make_batch, make_customer, request_id
 from tests.factories import make_store
@@ -201,3 +202,40 @@ class TestThreeWay:
         assert [(e.line, e.field) for e in caught.value.errors] == [(2, "amount_fen"), (2, "pos_journal.kind")]
         assert caught.value.detail == "2 error(s) in the file"
         assert await ReconciliationRun.all().count() == 0
+
+
+class TestTheTwoUndoPathsSettleDifferently:
+    """A same-day cancel voids the redemption before settlement; a return after a refund leaves it settled
+    and claws it back on the day of the return."""
+
+    async def test_a_cancelled_redemption_is_expected_nowhere_in_the_file(self):
+        a = await make_store()
+        code = await redeemed(a)
+        await cancelled(code, a, at=NOW + HOUR)
+        run = await reconcile(settlement())
+        assert await stored_lines(run) == []
+        billed = await reconcile(settlement((D1, a.code, code, 500, "P1", "redemption")))
+        assert await stored_lines(billed) == [
+            ("matched", "redemption", code, a.code, D1, 500, 500),
+            ("reversed_one_side_only", "reversal", code, a.code, D1, None, 500)]
+
+    async def test_a_returned_redemption_must_show_both_its_lines(self):
+        a = await make_store()
+        code = await redeemed(a)
+        await returned(code, at=NOW + DAY)
+        absent = await reconcile(settlement())
+        assert await stored_lines(absent) == [
+            ("missing_at_partner", "redemption", code, a.code, D1, None, 500),
+            ("missing_at_partner", "reversal", code, a.code, D2, None, 500)]
+        settled = await reconcile(settlement((D1, a.code, code, 500, "P1", "redemption"),
+                                             (D2, a.code, code, 500, "P2", "reversal")))
+        assert [line[0] for line in await stored_lines(settled)] == ["matched", "matched"]
+
+    async def test_daily_totals_settle_the_cancel_on_no_day_and_the_return_on_its_own(self):
+        a = await make_store()
+        kept, voided = await redeemed(a), await redeemed(a)
+        await cancelled(voided, a, at=NOW + HOUR)
+        await returned(kept, at=NOW + DAY)
+        d1, d2 = await daily_totals(store_id=a.id, day_from=D1, day_to=D2)
+        assert (d1.redeemed_fen, d1.cancelled_fen, d1.settled_fen, d1.clawback_fen) == (1000, 500, 500, 0)
+        assert (d2.settled_fen, d2.clawback_fen, d2.net_fen) == (0, 500, -500)

@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from coupons.models import ReminderOutcome
+from coupons.models import IssueRunStatus, ReminderOutcome
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -13,6 +13,34 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='CouponIssueRun',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('batch', fields.ForeignKeyField('hub.CouponBatch', source_field='batch_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('offer_ref', fields.CharField(max_length=64)),
+                ('channel', fields.CharField(max_length=16)),
+                ('total', fields.IntField()),
+                ('status', fields.CharEnumField(default=IssueRunStatus.RUNNING, description='RUNNING: running\nDONE: done', enum_type=IssueRunStatus, max_length=16)),
+                ('created_by', fields.ForeignKeyField('hub.ApiKey', source_field='created_by_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'coupon_issue_run', 'app': 'hub', 'unique_together': (('batch', 'offer_ref'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='CouponIssueResult',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('run', fields.ForeignKeyField('hub.CouponIssueRun', source_field='run_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('customer_id', fields.BigIntField()),
+                ('outcome', fields.CharField(max_length=128)),
+                ('coupon', fields.ForeignKeyField('hub.Coupon', source_field='coupon_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+            ],
+            options={'table': 'coupon_issue_result', 'app': 'hub', 'unique_together': (('run', 'customer_id'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
         ops.CreateModel(
             name='CouponReminder',
             fields=[
@@ -74,5 +102,14 @@ class Migration(migrations.Migration):
             model_name='CouponBatch',
             name='valid_start_days',
             field=fields.IntField(default=0),
+        ),
+        # The coupons the expiry reminder still has to look at: held and never reminded. A partial index
+        # (PostgreSQL and SQLite alike), written by hand because Tortoise's models cannot declare one, so the
+        # reminder's walk skips the coupons it already reminded. A rebuild of the coupon table on SQLite
+        # would drop it: re-create it in the migration that rebuilds the table.
+        ops.RunSQL(
+            "CREATE INDEX IF NOT EXISTS coupon_unreminded_by_expiry ON coupon (valid_until) "
+            "WHERE reminded_at IS NULL AND state IN ('issued', 'claimed')",
+            reverse_sql="DROP INDEX IF EXISTS coupon_unreminded_by_expiry",
         ),
     ]

@@ -1,0 +1,56 @@
+"""Ops upload an equity batch's partner codes (the partner's file, as it came) and watch the pool drain."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, File, Path, UploadFile
+
+from coupons import partner_codes
+from coupons.partner_codes import LoadSummary, PoolSummary
+from hub.auth.deps import OpsKey
+from hub.database import transaction
+from hub.errors import PayloadTooLarge, problems
+from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.imports.service import MAX_BYTES
+from hub.schemas import DbId
+
+router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
+BatchId = Annotated[DbId, Path()]
+
+
+@router.post(
+    "/batches/{batch_id}/partner-codes", status_code=201,
+    summary="Load an equity batch's codes from the partner's file",
+    description="One code a line, or a CSV whose first column is the code (a header line `code` is allowed); "
+    "UTF-8 or GB18030. The whole file is checked first: one bad line and nothing is loaded, and the 422 answer "
+    "lists every bad line (`line`, `message`). Codes the pool already holds are counted as `already_loaded`, "
+    "so uploading the same file again adds nothing.",
+    responses=problems(404, 409, 413),
+)
+async def load(
+    batch_id: BatchId,
+    key: OpsKey,
+    file: Annotated[UploadFile, File(description="The partner's codes, UTF-8 or GB18030")],
+    idempotency_key: IdempotencyKey = None,
+) -> LoadSummary:
+    data = await file.read(MAX_BYTES + 1)  # the upload is spooled to disk; read no more than the cap
+    source = (file.filename or "upload.txt")[-200:]
+    if len(data) > MAX_BYTES:
+        raise PayloadTooLarge(f"{source} is larger than {MAX_BYTES // 2**20} MB")
+    codes = partner_codes.parse(data, source=source)
+
+    async def action() -> LoadSummary:
+        return await partner_codes.load(batch_id=batch_id, codes=codes, source=source)
+
+    body = {"batch_id": batch_id, "source": source, "sha256": hashlib.sha256(data).hexdigest()}
+    async with transaction():
+        return await idempotent(key=idempotency_key, principal=key, body=body, action=action, status_code=201,
+                                endpoint=f"POST /coupons/batches/{batch_id}/partner-codes")
+
+
+@router.get("/batches/{batch_id}/partner-codes", responses=problems(404),
+            summary="An equity batch's pool of partner codes: total, assigned, free")
+async def status(batch_id: BatchId, key: OpsKey) -> PoolSummary:
+    return await partner_codes.pool_summary(batch_id)
