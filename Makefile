@@ -65,6 +65,7 @@ demo: $(STAMP)
 	$(BIN)/hub sandbox wecom serve --port $(SANDBOX_PORT) > var/wecom-sandbox.log 2>&1 & sandbox=$$!; \
 	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/hub demo-wecom --sandbox-url http://127.0.0.1:$(SANDBOX_PORT) || exit 1; \
+	$(BIN)/hub coupons demo || exit 1; \
 	out=$$($(BIN)/hub keys create --role ops --name "demo ops") || exit 1; \
 	key=$$(printf '%s\n' "$$out" | tail -n 1); \
 	base="http://$(HOST):$(PORT)"; \
@@ -88,7 +89,10 @@ demo: $(STAMP)
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/stores?limit=5'"; \
 	echo "   the simulate command above, then:"; \
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/wecom/contacts'"; \
-	echo "   curl 'http://127.0.0.1:$(SANDBOX_PORT)/sandbox/sent?kind=welcome'"; \
+	echo "   curl 'http://127.0.0.1:$(SANDBOX_PORT)/sandbox/sent?kind=welcome'   (the store code's welcome carries a coupon claim link)"; \
+	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/coupons/batches'"; \
+	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/coupons/redemptions?limit=5'"; \
+	echo "   and open the coupon pages printed above (before the banner) in a phone-sized browser"; \
 	echo "================================================================================"; \
 	echo; \
 	$(BIN)/hub serve --host $(HOST) --port $(PORT)

@@ -23,7 +23,6 @@ def _day(value: str) -> date:
         raise typer.BadParameter("a day is YYYY-MM-DD") from None
 
 
-@app.command()
 def reconcile(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The settlement CSV")],
     period_from: Annotated[str, typer.Option("--from", help="First Shanghai day of the period, YYYY-MM-DD")],

@@ -40,7 +40,7 @@ DOMAIN_COMMANDS = [
     ("hub.customers.cli", "customers", "Look up customers."),
     ("hub.codes.cli", "codes", "Store, product and staff codes, livestream links: create, batch, statistics."),
     ("hub.campaigns.cli", "campaigns", "List and show campaigns (approval happens over the API, per key)."),
-    ("coupons.reconciliation.cli", "coupons", "Coupons: reconcile a settlement file against the hub's redemptions."),
+    ("coupons.cli", "coupons", "Coupons: reconcile settlement files, load partner codes, demo coupons."),
     ("hub.wecom.cli", "wecom", "WeCom contact-me codes: list them, push them to WeCom again."),
     ("connectors.wecom.sandbox.cli", "sandbox", "Sandboxes of the outside systems (WeCom) for the demo and tests."),
     ("webhooks.cli", "webhooks", "Inbound callback receipts: status, and replaying failed ones."),
