@@ -13,8 +13,9 @@ Why it is built this way:
   reaches customers once the staff member confirms it in WeCom, so fewer, larger tasks are less work for
   them. The text is shared by every customer of the task, so it names the batch and the day, no link.
 - Routing follows the rules offer routing will apply: the carrier's global do-not-disturb first, then
-  the customer's WeCom row (consent is opt-in: no row is no consent), then a reachable contact. Every
-  coupon taken gets its row, suppressed ones included, so ops can count what happened.
+  the customer's WeCom row (do-not-disturb or a refused consent), then a reachable contact. A contact with
+  no WeCom row is reached: adding the staff member on WeCom was the customer's own act. Every coupon
+  taken gets its row, suppressed ones included, so ops can count what happened.
 """
 
 from __future__ import annotations
