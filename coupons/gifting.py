@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from coupons import funnel
 from coupons.claims import PerCustomerLimitReached, live_id, person_ids
+from coupons.codes import new_code
 from coupons.issues import NotTheOwner
 from coupons.ledger import Actor, Transition, apply, load_coupon, record, replay, settle
 from coupons.models import Coupon, CouponShare, CouponState, Operation, ShareStatus
@@ -107,7 +108,9 @@ async def _share_by_token(token: str) -> CouponShare:
 
 async def accept(*, token: str, customer_id: int, request_id: str, actor: Actor,
                  now: datetime | None = None) -> Gift:
-    """The friend behind ``customer_id`` takes the coupon: the share becomes accepted and the coupon theirs."""
+    """The friend behind ``customer_id`` takes the coupon: the share becomes accepted and the coupon theirs,
+    under a new code. The code is the bearer secret at the till and in the coupon page's URL, so the giver,
+    who saw the old one, must not be able to use the coupon they gave away."""
     now = now or datetime.now(timezone.utc)
     link = await _share_by_token(token)
     receiver = await live_id(customer_id)
@@ -132,7 +135,8 @@ async def accept(*, token: str, customer_id: int, request_id: str, actor: Actor,
     await link.refresh_from_db()
     done = await apply(coupon, operation=Operation.ACCEPT, to_state=CouponState.CLAIMED, actor=actor,
                        request_id=request_id, now=now, guard={"owner_id": link.from_customer_id},
-                       changes={"owner_id": receiver}, detail=_detail(link))
+                       changes={"owner_id": receiver, "code": new_code()},
+                       detail={**_detail(link), "code_before": coupon.code})
     if done is not None:
         await funnel.record(done, at=now)
     return await _gift_of(await settle(done, operation=Operation.ACCEPT, request_id=request_id, coupon=coupon,

@@ -17,6 +17,8 @@ from hub.middleware import RequestContextMiddleware
 from hub.settings import Settings, get_settings
 from hub.staffweb.routes import router as staffweb_router
 from hub.wecom.connection import close_wecom_client
+from storefront.coupon_pages import router as coupon_pages_router
+from storefront.gift_pages import router as gift_pages_router
 from webhooks.wecom.api import router as wecom_webhook_router
 
 # Routers mounted under /api/v1, by module path (each module exposes ``router``).
@@ -87,4 +89,6 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.include_router(wecom_webhook_router)  # signed by WeCom, not under /api/v1 and without an API key
     app.include_router(api_router())
     app.include_router(staffweb_router)  # /staff/: pages for staff inside WeCom
+    app.include_router(coupon_pages_router)  # /s/coupons/: customers' coupon pages (H5)
+    app.include_router(gift_pages_router)  # /s/gifts/: the page a coupon share link opens
     return app

@@ -145,14 +145,31 @@ async def hub_side(period_from: date, period_to: date) -> tuple[list[Entry], lis
     operations = (Operation.REDEEM, *UNDO)
     touched = await CouponLedger.filter(operation__in=operations, created_at__gte=start, created_at__lt=end
                                         ).distinct().values_list("coupon_id", flat=True)
-    rows = await fetch_by(CouponLedger, "coupon_id", set(touched), "id", "operation", "created_at", "amount_fen",
-                          "coupon__code", "store__code")
+    rows = await fetch_by(CouponLedger, "coupon_id", set(touched), "id", "coupon_id", "operation", "created_at",
+                          "amount_fen", "detail", "coupon__code", "store__code")
+    _code_at_the_time(rows)
     history = sorted((r for r in rows if r["operation"] in operations and r["created_at"] < end),
                      key=lambda r: (r["created_at"], r["id"]))
     redemptions, _ = chain(_hub_entry(r) for r in history)
     in_period = [e for e in redemptions if e.day >= period_from]
     return in_period, [e.reversal for e in redemptions
                        if e.day < period_from and e.reversal is not None and e.reversal.day >= period_from]
+
+
+def _code_at_the_time(rows: list[dict]) -> None:
+    """A gift's accept gives the coupon a new code (``coupons.gifting``), so a redemption before it was
+    settled under the old one: walk each coupon's history back from its code now, taking the code before
+    each accept, and set every row's ``coupon__code`` to the code it had then."""
+    by_coupon: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_coupon[row["coupon_id"]].append(row)
+    for history in by_coupon.values():
+        history.sort(key=lambda r: r["id"], reverse=True)
+        code = history[0]["coupon__code"]
+        for row in history:
+            row["coupon__code"] = code
+            if row["operation"] == Operation.ACCEPT and (row["detail"] or {}).get("code_before"):
+                code = row["detail"]["code_before"]
 
 
 def _hub_entry(row: dict) -> Entry:

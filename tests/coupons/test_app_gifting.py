@@ -81,8 +81,10 @@ class TestTheFullFlow:
         assert (accepted.json()["status"], accepted.json()["to_customer_id"],
                 accepted.json()["coupon"]["owner_id"]) == ("accepted", friend.customer_id, friend.customer_id)
         assert await _wallet(client, app, "u-giver") == []
-        assert await _wallet(client, app, "u-friend") == [(code, "claimed", friend.customer_id)]
-        coupon = await Coupon.get(code=code)
+        new_code = accepted.json()["coupon"]["code"]  # a new code: the giver saw the old one
+        assert new_code != code
+        assert await _wallet(client, app, "u-friend") == [(new_code, "claimed", friend.customer_id)]
+        coupon = await Coupon.get(code=new_code)
         assert [r.operation.value for r in await CouponLedger.filter(coupon_id=coupon.id).order_by("id")] == [
             "issue", "claim", "gift", "accept"]
 

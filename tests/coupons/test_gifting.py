@@ -59,7 +59,23 @@ class TestShareAndAccept:
         rows = await CouponLedger.filter(coupon_id=coupon.id).order_by("id")
         assert [r.operation.value for r in rows] == ["claim", "gift", "accept"]
         assert rows[2].detail == {"share_id": shared.share.id, "from_customer_id": owner.id,
-                                  "to_customer_id": friend.id}
+                                  "to_customer_id": friend.id, "code_before": coupon.code}
+
+    async def test_the_coupon_gets_a_new_code_so_the_giver_cannot_use_it(self):
+        coupon, owner = await _owned()
+        token = (await _share(coupon, owner)).share.token
+        accepted = await _accept(token, await make_customer())
+        new_code = accepted.transition.coupon.code
+        assert new_code != coupon.code and (await Coupon.get(id=coupon.id)).code == new_code
+        store = await make_store()
+        for code, refused in ((coupon.code, True), (new_code, False)):
+            try:
+                async with transaction():
+                    await redemptions.redeem(code=code, store_id=store.id, channel="store", spend_fen=10_000,
+                                             request_id=request_id(), actor=OPS, now=NOW + 2 * HOUR)
+                assert not refused
+            except redemptions.CouponNotFound:
+                assert refused
 
     async def test_a_link_is_single_use(self):
         coupon, owner = await _owned()

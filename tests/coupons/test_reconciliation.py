@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from coupons import redemptions
-from coupons.models import CouponLedger
+from coupons import gifting, redemptions
+from coupons.models import Coupon, CouponLedger
 from coupons.reconciliation import service
 from coupons.reconciliation.models import LineClass, ReconciliationLine, ReconciliationRun
 from coupons.reconciliation.parse import SettlementRejected
@@ -239,3 +239,20 @@ class TestTheTwoUndoPathsSettleDifferently:
         d1, d2 = await daily_totals(store_id=a.id, day_from=D1, day_to=D2)
         assert (d1.redeemed_fen, d1.cancelled_fen, d1.settled_fen, d1.clawback_fen) == (1000, 500, 500, 0)
         assert (d2.settled_fen, d2.clawback_fen, d2.net_fen) == (0, 500, -500)
+
+
+async def test_a_returned_coupon_given_away_later_settles_under_the_code_it_was_redeemed_with():
+    a = await make_store()
+    code = await redeemed(a)
+    await returned(code, at=NOW + HOUR)
+    coupon = await Coupon.get(code=code)
+    async with transaction():
+        shared = await gifting.share(code=code, customer_id=coupon.owner_id, request_id=request_id(), actor=OPS,
+                                     now=NOW + 2 * HOUR)
+    async with transaction():
+        await gifting.accept(token=shared.share.token, customer_id=(await make_customer()).id,
+                             request_id=request_id(), actor=OPS, now=NOW + 3 * HOUR)
+    assert (await Coupon.get(id=coupon.id)).code != code
+    run = await reconcile(settlement((D1, a.code, code, 500, "P1", "redemption"),
+                                     (D1, a.code, code, 500, "P2", "reversal")))
+    assert [(line[0], line[2]) for line in await stored_lines(run)] == [("matched", code), ("matched", code)]

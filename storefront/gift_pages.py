@@ -1,0 +1,49 @@
+"""``GET /s/gifts/{token}``: the page a friend opens from a coupon share link.
+
+It shows what is offered and until when. Accepting needs to know who the friend is, and the storefront has
+no customer sign-in yet, so the friend accepts inside the carrier's app (the app opens this page in its
+web view and calls ``POST /api/v1/app/users/{id}/shares/{token}/accept`` with its own user id). The giver's
+identity is never shown, and the coupon's code is not on this page: the friend gets a new code on accepting
+(``coupons.gifting.accept``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from coupons.gifting import effective_status
+from coupons.models import CouponShare, ShareStatus
+from coupons.rules import effective_state
+from storefront.coupon_pages import SCANNABLE, message_page, render, usable_where, value_of, when
+
+router = APIRouter(prefix="/s/gifts", include_in_schema=False)
+TOKEN_MAX = 64
+
+ENDED = {
+    ShareStatus.ACCEPTED: ("已被领取", "这张优惠券已经被领取了。"),
+    ShareStatus.REVOKED: ("转赠已取消", "好友取消了这次转赠。"),
+    ShareStatus.EXPIRED: ("链接已过期", "这个转赠链接已经过期，请让好友重新分享。"),
+}
+
+
+@router.get("/{token}")
+async def gift_page(token: str) -> Response:
+    share = await CouponShare.get_or_none(token=token).select_related("coupon__batch") if len(token) <= TOKEN_MAX \
+        else None
+    if share is None:
+        return message_page(404, "链接无效", "没有找到这个转赠链接，请检查链接是否完整。")
+    now = datetime.now(timezone.utc)
+    status = effective_status(share, now)
+    if status != ShareStatus.PENDING:
+        title, message = ENDED[status]
+        return message_page(410, title, message)
+    coupon = share.coupon
+    if effective_state(coupon, now) not in SCANNABLE:  # it lapsed while the link was open
+        return message_page(410, "优惠券已失效", "这张优惠券已过期或不可再使用。")
+    batch = coupon.batch
+    return render("gift.html", title=f"好友送您 · {batch.name}", batch=batch, value=value_of(batch),
+                 valid_until=when(coupon.valid_until), accept_by=when(share.expires_at),
+                 where=await usable_where(batch))
