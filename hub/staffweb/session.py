@@ -1,9 +1,8 @@
 """The staff session cookie and the sign-in state, both sealed with HMAC-SHA256.
 
-A seal reads ``base64url(JSON payload) "." base64url(tag)``. The payload is a JSON array ending in
-issued-at and expiry (Unix seconds); the tag is HMAC-SHA256 over the payload bytes, keyed with a key
-derived from HUB_SECRET_KEY for that purpose alone, so a sign-in state never passes as a session nor the
-reverse. Anything malformed, tampered with or expired opens to None: the caller treats it as signed out.
+Both are seals (``hub.links.seals``), each with a purpose of its own, so a sign-in state never passes as a
+session nor the reverse. Anything malformed, tampered with or expired opens to None: the caller treats it
+as signed out.
 
 Session (``hub_staff``): [staff id, role, store id, issued, expires], 12 hours, Path=/ (the API's QR images
 read it too), HttpOnly, SameSite=Lax, Secure when the hub is served over https. Every request re-reads the
@@ -19,21 +18,16 @@ state cannot complete a second sign-in there.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
-import json
 import re
 import secrets
-import time
 from dataclasses import dataclass
 
 from starlette.responses import Response
 
 from hub.auth.models import Role
 from hub.auth.service import Principal
-from hub.links.tokens import derive_key
+from hub.links.seals import seal, unseal
 from hub.settings import get_settings
 from hub.staff.models import Staff, StaffRole
 
@@ -51,50 +45,12 @@ SESSION_PREFIX = "session"
 ROLES = {StaffRole.CLERK: Role.STAFF, StaffRole.MANAGER: Role.STORE_MANAGER,
          StaffRole.MANAGER_ON_DUTY: Role.STORE_MANAGER}
 
-_MAX_SEAL = 1024
 _SESSION_PURPOSE = "staff-session"
 _SIGNIN_PURPOSE = "staff-signin-state"
 # A same-site path: one slash then printable ASCII without spaces or backslashes. "//host" and "/\host"
 # are taken by browsers as another host; control characters and spaces are dropped by some of them.
 _NEXT = re.compile(r"/(?![/\\])[!-\[\]-~]*")
 _NEXT_MAX = 512
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-
-
-def _tag(purpose: str, payload: bytes) -> bytes:
-    return hmac.new(derive_key(get_settings().secret, purpose), payload, hashlib.sha256).digest()
-
-
-def seal(purpose: str, data: list, *, lifetime: int, now: float | None = None) -> str:
-    """``data`` plus issued-at and expiry, signed for ``purpose``."""
-    issued = int(time.time() if now is None else now)
-    payload = json.dumps([*data, issued, issued + lifetime], separators=(",", ":"), ensure_ascii=False).encode()
-    return f"{_b64(payload)}.{_b64(_tag(purpose, payload))}"
-
-
-def unseal(purpose: str, token: str | None, *, now: float | None = None) -> list | None:
-    """The data sealed for ``purpose`` (without the times), or None when malformed, tampered with or expired."""
-    if not token or len(token) > _MAX_SEAL or token.count(".") != 1:
-        return None
-    body, _, tag = token.partition(".")
-    try:
-        payload, given = _unb64(body), _unb64(tag)
-    except (binascii.Error, ValueError):
-        return None
-    if not hmac.compare_digest(_tag(purpose, payload), given):
-        return None
-    data = json.loads(payload)  # we wrote it: a valid tag means valid JSON
-    expires = data[-1]
-    if expires <= (time.time() if now is None else now):
-        return None
-    return data[:-2]
 
 
 def _secure() -> bool:
