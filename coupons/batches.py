@@ -87,7 +87,8 @@ def _check_rules(values: dict[str, Any]) -> None:
 def _check_budget(*, kind: BatchKind, face_value_fen: int, budget_fen: int | None, quantity: int) -> None:
     """A batch whose every coupon is worth a known face value may not promise more than its budget.
 
-    (A discount coupon's worth depends on the spend, so its budget is watched by reconciliation instead.)
+    (A discount coupon's worth depends on the spend, so its budget is kept at redemption instead:
+    ``coupons.redemptions`` takes each discount from it.)
     """
     if budget_fen is not None and kind != BatchKind.DISCOUNT and quantity * face_value_fen > budget_fen:
         raise InvalidInput.field("total_quantity", f"{quantity} coupons of {face_value_fen} fen exceed "

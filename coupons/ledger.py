@@ -6,6 +6,7 @@ it and gets the first answer back, and two copies of one request racing each oth
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,13 +55,14 @@ async def replay(*, operation: Operation, request_id: str, coupon_id: int | None
 
 
 async def record(*, coupon_id: int, operation: Operation, from_state: CouponState | None, to_state: CouponState,
-                 actor: Actor, request_id: str, **details: Any) -> Transition:
-    """Append the ledger row of a transition that has just been applied, in the same transaction."""
+                 actor: Actor, request_id: str, coupon: Coupon | None = None, **details: Any) -> Transition:
+    """Append the ledger row of a transition that has just been applied, in the same transaction; the
+    coupon as it is now is read again unless the caller has it (with its batch)."""
     entry = await CouponLedger.create(
         coupon_id=coupon_id, operation=operation, from_state=from_state, to_state=to_state,
         actor_key_id=actor.key_id, actor_role=actor.role, request_id=request_id, **details,
     )
-    return Transition(entry=entry, coupon=await load_coupon(coupon_id))
+    return Transition(entry=entry, coupon=coupon if coupon is not None else await load_coupon(coupon_id))
 
 
 async def apply(coupon: Coupon, *, operation: Operation, to_state: CouponState, actor: Actor, request_id: str,
@@ -72,8 +74,12 @@ async def apply(coupon: Coupon, *, operation: Operation, to_state: CouponState, 
         state=to_state, version=F("version") + 1, updated_at=now, **(changes or {}))
     if not moved:
         return None
+    # The row is exactly the one read plus these changes (state and version guarded it): no need to read it.
+    after = copy(coupon)
+    for name, value in {"state": to_state, "version": coupon.version + 1, "updated_at": now, **(changes or {})}.items():
+        setattr(after, name, value)
     return await record(coupon_id=coupon.id, operation=operation, from_state=coupon.state, to_state=to_state,
-                        actor=actor, request_id=request_id, **details)
+                        actor=actor, request_id=request_id, coupon=after, **details)
 
 
 async def settle(done: Transition | None, *, operation: Operation, request_id: str, coupon: Coupon,

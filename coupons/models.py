@@ -80,6 +80,9 @@ class CouponBatch(TimestampedModel):
     total_quantity = fields.IntField()
     issued_count = fields.IntField(default=0)
     budget_fen = fields.BigIntField(null=True)
+    # A discount batch's discounts given so far, taken by a conditional UPDATE per redemption within budget_fen
+    # and given back by an undo (other kinds keep to their budget by stock: quantity x face value).
+    discount_given_fen = fields.BigIntField(default=0)
     daily_cap = fields.IntField(null=True)
     per_customer_limit = fields.IntField(default=1)
     return_days = fields.IntField(default=7)  # how long after a redemption a refund may return the coupon

@@ -12,11 +12,12 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 
 from tortoise import Tortoise
+from tortoise.expressions import F
 
 from coupons import funnel
 from coupons.codes import normalise
 from coupons.ledger import Actor, Transition, apply, replay, settle
-from coupons.models import Coupon, CouponState, Operation
+from coupons.models import BatchKind, Coupon, CouponBatch, CouponState, Operation
 from coupons.pending_shares import refuse_if_shared
 from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions, shanghai_day
 from hub.database import dialect
@@ -52,6 +53,10 @@ class ReturnWindowPassed(Conflict):
 
 class NotStackable(Conflict):
     title = "The coupon cannot share an order with another coupon"
+
+
+class BudgetSpent(Conflict):
+    title = "The batch's budget for discounts is spent"
 
 
 class RedeemedElsewhere(Forbidden):
@@ -104,6 +109,7 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     if order_ref is not None:
         await _check_stacking(coupon, order_ref)
     discount = discount_for(batch, spend_fen)
+    await _take_from_budget(batch, discount)
     done = await apply(
         coupon, operation=Operation.REDEEM, to_state=REDEEMED, actor=actor, request_id=request_id, now=now,
         guard={"valid_until__gt": now},
@@ -116,6 +122,24 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     return await settle(
         done, operation=Operation.REDEEM, request_id=request_id, coupon=coupon,
         lost=CouponNotRedeemable("The coupon was changed by another request meanwhile"))
+
+
+async def _take_from_budget(batch: CouponBatch, discount: int) -> None:
+    """A discount batch with a budget gives discounts only while they fit in it: one conditional UPDATE on
+    the batch row (so its redemptions queue on that row; other batches never touch it). Rolled back with
+    the redemption when that fails, given back by an undo (``_give_back``)."""
+    if batch.kind != BatchKind.DISCOUNT or batch.budget_fen is None or discount == 0:
+        return
+    taken = await CouponBatch.filter(id=batch.id, discount_given_fen__lte=batch.budget_fen - discount).update(
+        discount_given_fen=F("discount_given_fen") + discount)
+    if not taken:
+        raise BudgetSpent(f"A discount of {discount} fen would pass batch {batch.id}'s budget of "
+                          f"{batch.budget_fen} fen")
+
+
+async def _give_back(batch: CouponBatch, discount: int | None) -> None:
+    if batch.kind == BatchKind.DISCOUNT and batch.budget_fen is not None and discount:
+        await CouponBatch.filter(id=batch.id).update(discount_given_fen=F("discount_given_fen") - discount)
 
 
 async def _check_stacking(coupon: Coupon, order_ref: str) -> None:
@@ -200,6 +224,7 @@ async def _undo(coupon: Coupon, *, operation: Operation, request_id: str, actor:
         request_id=request_id, now=now, changes=cleared, store_id=store_id, order_ref=coupon.redeemed_order_ref,
         amount_fen=coupon.redeemed_discount_fen)
     if done is not None:
+        await _give_back(coupon.batch, coupon.redeemed_discount_fen)
         await funnel.record(done, at=now)
     return await settle(done, operation=operation, request_id=request_id, coupon=coupon,
                         lost=CouponNotRedeemed("The redemption was changed by another request meanwhile"))

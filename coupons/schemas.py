@@ -93,6 +93,7 @@ class BatchOut(BaseModel):
     total_quantity: int
     issued_count: int
     budget_fen: int | None
+    discount_given_fen: int = Field(description="A discount batch's discounts given so far, kept within budget_fen")
     daily_cap: int | None
     per_customer_limit: int
     return_days: int

@@ -90,6 +90,11 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='CouponBatch',
+            name='discount_given_fen',
+            field=fields.BigIntField(default=0),
+        ),
+        ops.AddField(
+            model_name='CouponBatch',
             name='region_ids',
             field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from coupons import redemptions, wallet
-from coupons.models import BatchKind, Coupon, CouponLedger, CouponState
+from coupons.models import BatchKind, Coupon, CouponBatch, CouponLedger, CouponState
 from coupons.redemptions import (
     CancelWindowPassed,
     CouponNotRedeemable,
@@ -251,3 +251,32 @@ async def _attempt(work) -> type[HubError] | None:
     except HubError as exc:
         return type(exc)
     return None
+
+
+class TestDiscountBudget:
+    """A discount coupon's worth depends on the spend, so its batch's budget is kept at each redemption."""
+
+    async def test_a_discount_that_would_pass_the_budget_is_refused_until_an_undo_gives_some_back(self):
+        batch = await make_batch(kind=BatchKind.DISCOUNT, face_value_fen=0, discount_percent=10, budget_fen=1500)
+        first, second = [(await claim(batch, await make_customer())).coupon for _ in range(2)]
+        store = await make_store()
+        assert (await _redeem(first.code, store, spend_fen=10_000)).entry.amount_fen == 1000
+        with pytest.raises(redemptions.BudgetSpent):
+            await _redeem(second.code, store, spend_fen=10_000)
+        assert (await Coupon.get(id=second.id)).state == CouponState.CLAIMED
+        assert (await _redeem(second.code, store, spend_fen=5_000)).entry.amount_fen == 500  # fits exactly
+        await _cancel(first.code, store, now=NOW + HOUR)
+        batch = await CouponBatch.get(id=batch.id)
+        assert batch.discount_given_fen == 500
+
+    async def test_concurrent_redemptions_never_give_more_than_the_budget(self):
+        batch = await make_batch(kind=BatchKind.DISCOUNT, face_value_fen=0, discount_percent=10, budget_fen=5000,
+                                 per_customer_limit=1)
+        coupons = [(await claim(batch, await make_customer())).coupon for _ in range(20)]
+        store = await make_store()
+        results = await asyncio.gather(*(_redeem(c.code, store, spend_fen=10_000) for c in coupons),
+                                       return_exceptions=True)
+        assert sum(not isinstance(r, Exception) for r in results) == 5
+        assert {type(r) for r in results if isinstance(r, Exception)} == {redemptions.BudgetSpent}
+        assert (await CouponBatch.get(id=batch.id)).discount_given_fen == 5000
+        assert await Coupon.filter(batch_id=batch.id, state=CouponState.REDEEMED).count() == 5
