@@ -89,7 +89,7 @@ demo: $(STAMP)
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/stores?limit=5'"; \
 	echo "   the simulate command above, then:"; \
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/wecom/contacts'"; \
-	echo "   curl 'http://127.0.0.1:$(SANDBOX_PORT)/sandbox/sent?kind=welcome'   (the store code's welcome carries a coupon claim link)"; \
+	echo "   curl 'http://127.0.0.1:$(SANDBOX_PORT)/sandbox/sent?kind=welcome'   (the welcome carries a coupon claim link)"; \
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/coupons/batches'"; \
 	echo "   curl -H 'Authorization: Bearer $$key' '$$base/api/v1/coupons/redemptions?limit=5'"; \
 	echo "   and open the coupon pages printed above (before the banner) in a phone-sized browser"; \

@@ -16,7 +16,7 @@ app.add_typer(partner_codes_cli.app, name="partner-codes", help="Equity batches:
 @app.command()
 def demo() -> None:
     """Coupons for the demo province (after ``hub demo-data``): four batches, claims, an issued coupon,
-    redemptions with a cancel and a return, and the first store's WeCom code offering the welcome coupon.
+    redemptions with a cancel and a return, and the demo WeCom codes offering the welcome coupon.
     Running it again changes nothing."""
     from rich.table import Table
 
@@ -35,6 +35,6 @@ def demo() -> None:
                        ("A coupon issued by an offer, to claim", made.issued_page),
                        ("A customer's claim link", made.claim_link)):
         console.print(f"  {label}: {url}", highlight=False, soft_wrap=True)
-    if made.welcome_code_slug:
-        console.print(f"  The WeCom store code {made.welcome_code_slug} offers the welcome coupon in its greeting.",
-                      highlight=False)
+    if made.wecom_codes:
+        console.print(f"  The {made.wecom_codes} demo WeCom contact-me codes offer 「{made.batches[0].name}」 in their "
+                      "greeting: simulate an add and the welcome carries the customer's claim link.", highlight=False)

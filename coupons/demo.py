@@ -18,7 +18,7 @@ from coupons.models import BatchKind, Coupon, CouponBatch
 from hub.auth.models import ApiKey, Role
 from hub.auth.service import create_key
 from hub.campaigns.models import Campaign
-from hub.codes.models import Code, CodeKind, TargetKind
+from hub.codes.models import Code, TargetKind
 from hub.customers.models import Customer
 from hub.database import transaction
 from hub.errors import HubError
@@ -39,7 +39,7 @@ class DemoCoupons:
     equity_page: str
     claim_link: str
     store_id: int
-    welcome_code_slug: str | None
+    wecom_codes: int  # demo contact-me codes whose welcome now offers the welcome coupon
 
 
 async def _key(name: str) -> ApiKey:
@@ -126,10 +126,10 @@ async def load_demo_coupons() -> DemoCoupons:
         await _quietly(lambda: redemptions.return_coupon(code=held[1].code,
                                                          request_id=f"demo:return:{held[1].id}", actor=actor))
 
-    store_code = await Code.filter(kind=CodeKind.STORE, store_id=store.id, target_kind=TargetKind.WECOM_CONTACT,
-                                   active=True).order_by("id").first()
-    if store_code is not None:
-        await ContactWay.filter(code_id=store_code.id).update(welcome_coupon_batch_id=welcome.id)
+    # Every demo contact-me code (``hub demo-wecom``) offers the welcome coupon in its greeting.
+    demo_codes = await Code.filter(batch_key__startswith="demo-wecom-", target_kind=TargetKind.WECOM_CONTACT
+                                   ).values_list("id", flat=True)
+    await ContactWay.filter(code_id__in=demo_codes).update(welcome_coupon_batch_id=welcome.id)
 
     unused = held[-1] if held else None
     issued = await Coupon.filter(batch_id=discount.id).order_by("id").first()
@@ -140,5 +140,5 @@ async def load_demo_coupons() -> DemoCoupons:
         batches=made, claimed_page=coupon_page_url(unused.code) if unused else "",
         issued_page=coupon_page_url(issued.code) if issued else "", equity_page=coupon_page_url(vip.code) if vip else "",
         claim_link=claim_link_url(batch_id=broadband.id, customer_id=customers[19], channel="storefront"),
-        store_id=store.id, welcome_code_slug=store_code.slug if store_code else None)
+        store_id=store.id, wecom_codes=len(demo_codes))
 
