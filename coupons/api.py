@@ -62,6 +62,8 @@ RedeemerKey = Annotated[Principal, require(Role.POS, Role.STAFF, Role.STORE_MANA
 LockerKey = Annotated[Principal, require(Role.POS, Role.STAFF, Role.STORE_MANAGER, Role.CARRIER_APP)]
 # Who may undo a redemption the same day: the store's manager, or the POS with its transaction id.
 CancellerKey = Annotated[Principal, require(Role.POS, Role.STORE_MANAGER)]
+# Who may return a coupon after a refund: ops, and the order center that made the refund.
+ReturnerKey = Annotated[Principal, require(Role.OPS, Role.ADMIN, Role.ORDER_CENTER)]
 BatchId = Annotated[DbId, Path()]
 CodeInPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z -]+$")]
 TokenInPath = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
@@ -235,7 +237,7 @@ async def redeem(body: RedeemIn, key: RedeemerKey, idempotency_key: IdempotencyK
     async def act() -> TransitionOut:
         return transition_out(await redemptions.redeem(
             code=body.code, store_id=await _store_of(key, body.store_id), staff_id=key.staff_id, channel=body.channel,
-            spend_fen=body.spend_fen, category=body.category, order_ref=body.order_ref,
+            spend_fen=body.spend_fen, category=body.category, product_id=body.product_id, order_ref=body.order_ref,
             request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
 
     return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions", body=body,
@@ -260,7 +262,7 @@ async def cancel_redemption(body: CancelRedemptionIn, key: CancellerKey,
 
 @router.post("/returns", summary="Return a redeemed coupon after its order was refunded (退券)",
              responses=problems(404, 409))
-async def return_coupon(body: ReturnIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
+async def return_coupon(body: ReturnIn, key: ReturnerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
     async def act() -> TransitionOut:
         return transition_out(await redemptions.return_coupon(code=body.code, order_ref=body.order_ref,
                                                     request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))

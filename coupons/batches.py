@@ -19,6 +19,7 @@ from coupons.models import BatchKind, BatchStatus, CouponBatch
 from hub.campaigns.models import Campaign
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.pagination import filter_given
+from hub.products.models import Product
 from hub.regions.models import Region
 from hub.stores.models import Store
 
@@ -102,6 +103,7 @@ async def create_batch(*, created_by_id: int, campaign_id: int | None = None, **
         raise InvalidInput.field("campaign_id", f"no campaign {campaign_id}")
     await _check_exist(Store, values.get("store_ids", []), field="store_ids")
     await _check_exist(Region, values.get("region_ids", []), field="region_ids")
+    await _check_exist(Product, values.get("product_ids", []), field="product_ids")
     return await CouponBatch.create(**values, campaign_id=campaign_id, created_by_id=created_by_id)
 
 

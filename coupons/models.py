@@ -66,7 +66,8 @@ class ShareStatus(StrEnum):
 # The stock of one offer and every rule its coupons obey. issued_count only grows, by one conditional
 # UPDATE per claim or issue, so it never passes total_quantity. Validity is either the fixed window
 # (valid_from, valid_until) or valid_days counted from the claim, starting valid_start_days after it. An empty
-# scope list means "anywhere"; store_ids and region_ids (a region covers every store beneath it) add up.
+# scope list means "anywhere"; store_ids and region_ids (a region covers every store beneath it) add up, and
+# so do product_ids and categories.
 # usable_weekdays (ISO 1 = Monday .. 7) and usable_hours ([["09:00", "21:00"], ...]) are Shanghai time, empty
 # meaning "any". A coupon that is not stackable shares an order with no other coupon.
 class CouponBatch(TimestampedModel):
@@ -93,6 +94,7 @@ class CouponBatch(TimestampedModel):
     store_ids = fields.JSONField(default=list)
     region_ids = fields.JSONField(default=list)
     categories = fields.JSONField(default=list)
+    product_ids = fields.JSONField(default=list)  # with categories: a product named or of a category named
     channels = fields.JSONField(default=list)
     usable_weekdays = fields.JSONField(default=list)
     usable_hours = fields.JSONField(default=list)

@@ -22,6 +22,7 @@ from coupons.pending_shares import refuse_if_shared
 from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions, shanghai_day
 from hub.database import dialect
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.products.models import Product
 from hub.regions.service import regions_above_store
 
 CLAIMED, LOCKED, REDEEMED, EXPIRED = CouponState.CLAIMED, CouponState.LOCKED, CouponState.REDEEMED, CouponState.EXPIRED
@@ -93,8 +94,8 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
 
 
 async def redeem(*, code: str, store_id: int, staff_id: int | None = None, channel: str, spend_fen: int,
-                 category: str | None = None, order_ref: str | None = None, request_id: str, actor: Actor,
-                 now: datetime | None = None) -> Transition:
+                 category: str | None = None, product_id: int | None = None, order_ref: str | None = None,
+                 request_id: str, actor: Actor, now: datetime | None = None) -> Transition:
     """Use a claimed coupon on a spend at a store; the ledger row's ``amount_fen`` is the discount given.
     A locked coupon is redeemed only by the transaction holding the lock (``order_ref`` = its holder)."""
     now = now or datetime.now(timezone.utc)
@@ -104,8 +105,10 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
         return earlier
     batch = coupon.batch
     store_regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
+    if product_id is not None and category is None:  # the product bought names its category
+        category = await Product.filter(id=product_id).first().values_list("category", flat=True)
     check_usable(coupon, batch, now=now, store_id=store_id, store_regions=store_regions, channel=channel,
-                 category=category, spend_fen=spend_fen)
+                 category=category, product_id=product_id, spend_fen=spend_fen)
     if order_ref is not None:
         await _check_stacking(coupon, order_ref)
     discount = discount_for(batch, spend_fen)

@@ -53,7 +53,7 @@ def validity_from_claim(batch: CouponBatch, claimed_at: datetime) -> tuple[datet
 
 
 def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id: int, store_regions: frozenset[int],
-                 channel: str, category: str | None, spend_fen: int) -> None:
+                 channel: str, category: str | None, spend_fen: int, product_id: int | None = None) -> None:
     """Refuse a redemption outside the coupon's window, scope or minimum spend, naming the field at fault.
     ``store_regions`` are the store's grid and the regions above it (needed only for a region scope)."""
     if now < coupon.valid_from:
@@ -63,10 +63,17 @@ def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id:
         raise OutOfScope.field("store_id", "the coupon is not valid at this store")
     if batch.channels and channel not in batch.channels:
         raise OutOfScope.field("channel", f"the coupon is valid only on {', '.join(batch.channels)}")
-    if batch.categories and category not in batch.categories:
-        raise OutOfScope.field("category", f"the coupon is valid only for {', '.join(batch.categories)}")
+    if (batch.categories or batch.product_ids) and category not in batch.categories \
+            and product_id not in batch.product_ids:
+        field = "product_id" if batch.product_ids and not batch.categories else "category"
+        raise OutOfScope.field(field, "the coupon is valid only for " + _goods(batch))
     if spend_fen < batch.min_spend_fen:
         raise MinimumSpendNotMet.field("spend_fen", f"must be at least {batch.min_spend_fen} fen")
+
+
+def _goods(batch: CouponBatch) -> str:
+    named = [*batch.categories, *(f"product {p}" for p in batch.product_ids)]
+    return ", ".join(named)
 
 
 def needs_store_regions(batch: CouponBatch, store_id: int) -> bool:

@@ -60,6 +60,8 @@ class BatchIn(BaseModel):
     region_ids: Annotated[list[DbId], Field(max_length=1000, description=(
         "Regions (province, city, county or grid) whose every store may redeem"))] = []
     categories: Annotated[list[ProductCategory], Field(max_length=len(ProductCategory))] = []
+    product_ids: Annotated[list[DbId], Field(max_length=1000, description=(
+        "Products the coupon is for; with categories, a product named or of a category named"))] = []
     channels: Annotated[list[CouponChannel], Field(max_length=len(CouponChannel))] = []
     usable_weekdays: Annotated[list[Weekday], Field(max_length=7)] = []
     usable_hours: Annotated[list[HourWindow], Field(max_length=12, description=(
@@ -70,7 +72,7 @@ class BatchIn(BaseModel):
         "Remind each holder this many days before their coupon expires; null = no reminder"))
     campaign_id: DbId | None = None
 
-    @field_validator("store_ids", "region_ids", "categories", "channels", "usable_weekdays")
+    @field_validator("store_ids", "region_ids", "product_ids", "categories", "channels", "usable_weekdays")
     @classmethod
     def _unique_lists(cls, value):
         return _unique(value)
@@ -104,6 +106,7 @@ class BatchOut(BaseModel):
     store_ids: list[int]
     region_ids: list[int]
     categories: list[ProductCategory]
+    product_ids: list[int]
     channels: list[CouponChannel]
     usable_weekdays: list[int]
     usable_hours: list[tuple[str, str]]
@@ -151,6 +154,7 @@ class RedeemIn(BaseModel):
     spend_fen: Fen
     channel: CouponChannel = CouponChannel.STORE
     category: ProductCategory | None = None
+    product_id: DbId | None = Field(None, description="The product bought (its category counts as category)")
     order_ref: OrderRef | None = None
     store_id: DbId | None = None
 

@@ -40,6 +40,7 @@ from hub.errors import HubError
 from hub.events.attribution import Attribution
 from hub.links.coupon_links import ClaimLink, verify_claim_token
 from hub.links.tokens import signer
+from hub.products.models import Product
 from hub.regions.models import Region
 from hub.schemas import SHANGHAI
 from hub.stores.models import Store
@@ -132,8 +133,12 @@ async def usable_where(batch: CouponBatch) -> list[tuple[str, str]]:
         places.append("、".join(names) + "的所有门店")
     rows.append(("适用门店", "；".join(p for p in places if p) or "全部门店"))
     rows.append(("适用渠道", "、".join(CHANNELS.get(c, c) for c in batch.channels) or "全部渠道"))
-    if batch.categories:
-        rows.append(("适用商品", "、".join(CATEGORIES.get(c, c) for c in batch.categories)))
+    goods = [CATEGORIES.get(c, c) for c in batch.categories]
+    if batch.product_ids:
+        goods += await Product.filter(id__in=batch.product_ids[:STORES_SHOWN]).order_by("id").values_list(
+            "name", flat=True)
+    if goods:
+        rows.append(("适用商品", "、".join(goods)))
     if batch.usable_weekdays or batch.usable_hours:
         days = weekdays_text(batch.usable_weekdays)
         hours = "、".join(f"{start}–{end}" for start, end in batch.usable_hours) if batch.usable_hours else "全天"

@@ -204,10 +204,10 @@ async def _seed(database_url: str) -> dict:
             batches[side] = await conn.fetchval(
                 "INSERT INTO coupon_batch (created_at, updated_at, name, kind, face_value_fen, min_spend_fen, "
                 "total_quantity, issued_count, per_customer_limit, return_days, valid_days, valid_start_days, "
-                "store_ids, region_ids, discount_given_fen, categories, channels, usable_weekdays, usable_hours, "
-                "stackable, transferable, status, created_by_id, version) "
+                "store_ids, region_ids, discount_given_fen, categories, product_ids, channels, usable_weekdays, "
+                "usable_hours, stackable, transferable, status, created_by_id, version) "
                 "VALUES (now(), now(), $1, 'cash', $2, 0, $3, 0, 1000, 7, 30, 0, '[]', '[]', 0, '[]', '[]', '[]', '[]', "
-                "false, true, 'active', $4, 1) RETURNING id", f"bench-{side}", FACE_FEN, STOCK, key_id)
+                "'[]', false, true, 'active', $4, 1) RETURNING id", f"bench-{side}", FACE_FEN, STOCK, key_id)
         seeded = {"key_id": key_id, "store_id": store["id"], "store_code": store["code"], "customers": customers,
                   "hub_batch": batches["hub"], "base_batch": batches["base"]}
         for side, count in (("hub", REDEEMABLE["hub"]), ("base", REDEEMABLE["baseline"])):

@@ -14,6 +14,7 @@ class Role(StrEnum):
     STRATEGY_ENGINE = "strategy_engine"
     CARRIER_APP = "carrier_app"
     POS = "pos"
+    ORDER_CENTER = "order_center"  # the carrier's order system: refunds return coupons (退券)
 
 
 STORE_SCOPED_ROLES = frozenset({Role.STAFF, Role.STORE_MANAGER})

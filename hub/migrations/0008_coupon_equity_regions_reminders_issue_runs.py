@@ -1,4 +1,6 @@
 from tortoise import migrations
+from hub.auth.models import Role
+from hub.migration_ops import AlterEnumMembers
 from tortoise.migrations import operations as ops
 import functools
 from coupons.models import IssueRunStatus, ReminderOutcome
@@ -13,6 +15,12 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        # A new API key role for the order center; the api_key table itself does not change.
+        AlterEnumMembers(
+            model_name='ApiKey',
+            name='role',
+            field=fields.CharEnumField(description='STAFF: staff\nSTORE_MANAGER: store_manager\nOPS: ops\nADMIN: admin\nSTRATEGY_ENGINE: strategy_engine\nCARRIER_APP: carrier_app\nPOS: pos\nORDER_CENTER: order_center', enum_type=Role, max_length=20),
+        ),
         ops.CreateModel(
             name='CouponIssueRun',
             fields=[
@@ -92,6 +100,11 @@ class Migration(migrations.Migration):
             model_name='CouponBatch',
             name='discount_given_fen',
             field=fields.BigIntField(default=0),
+        ),
+        ops.AddField(
+            model_name='CouponBatch',
+            name='product_ids',
+            field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
         ops.AddField(
             model_name='CouponBatch',

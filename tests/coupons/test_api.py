@@ -145,6 +145,22 @@ class TestClaimAndRedeem:
         returned = await client.post("/api/v1/coupons/returns", headers=await make_key(), json=body)
         assert (returned.json()["entry"]["operation"], returned.json()["coupon"]["state"]) == ("return", "claimed")
 
+    async def test_the_order_center_returns_the_coupon_of_an_order_it_refunded(self, client):
+        store = await make_store()
+        coupon_code = await _claimed_code(client)
+        pos = await make_key(role=Role.POS, store=store)
+        await client.post("/api/v1/coupons/redemptions", headers=pos,
+                          json={"code": coupon_code, "spend_fen": 900, "order_ref": "O-2"})
+        order_center = await make_key(role=Role.ORDER_CENTER)
+        wrong = await client.post("/api/v1/coupons/returns", headers=order_center,
+                                  json={"code": coupon_code, "order_ref": "O-9"})
+        assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "order_ref"
+        returned = await client.post("/api/v1/coupons/returns", headers=order_center,
+                                     json={"code": coupon_code, "order_ref": "O-2"})
+        assert returned.status_code == 200 and returned.json()["entry"]["actor_role"] == "order_center"
+        # The order center returns coupons; it does not run batches.
+        assert (await client.post("/api/v1/coupons/batches", headers=order_center, json=BATCH)).status_code == 403
+
     async def test_void_by_ops(self, client):
         coupon_code = await _claimed_code(client)
         voided = await client.post(f"/api/v1/coupons/codes/{coupon_code}/void", headers=await make_key())

@@ -8,6 +8,7 @@ from coupons.models import CouponState
 from coupons.redemptions import CouponNotRedeemable
 from coupons.rules import CouponNotYetValid, OutOfScope
 from hub.database import transaction
+from hub.products.models import Product, ProductCategory
 from hub.regions.models import RegionLevel
 from tests.coupons.helpers import DAY, NOW, OPS, claim, make_batch, make_customer, request_id
 from tests.factories import make_key, make_region, make_store
@@ -77,3 +78,36 @@ class TestDelayedValidity:
         del body["valid_from"], body["valid_until"]
         made = await client.post("/api/v1/coupons/batches", json={**body, "valid_days": 5}, headers=ops_key)
         assert made.status_code == 201 and made.json()["valid_start_days"] == 2
+
+
+class TestProductScope:
+    async def test_products_and_categories_add_up_and_a_product_names_its_category(self):
+        router = await Product.create(sku="R-1", name="千兆路由器", category=ProductCategory.TERMINAL, price_fen=29900)
+        pack = await Product.create(sku="D-1", name="10GB流量包", category=ProductCategory.LIGHT, price_fen=3000)
+        home = await Product.create(sku="B-1", name="宽带续费", category=ProductCategory.HOME, price_fen=12000)
+        store = await make_store()
+
+        async def redeem(coupon, **goods):
+            async with transaction():
+                return await redemptions.redeem(code=coupon.code, store_id=store.id, channel="store",
+                                                spend_fen=10_000, request_id=request_id(), actor=OPS, now=NOW, **goods)
+
+        for goods, allowed in [({"product_id": router.id}, True), ({"product_id": home.id}, True),
+                               ({"category": "home"}, True), ({"product_id": pack.id}, False), ({}, False)]:
+            coupon = await _claimed(product_ids=[router.id], categories=["home"])
+            if allowed:
+                assert (await redeem(coupon, **goods)).coupon.state == CouponState.REDEEMED
+            else:
+                with pytest.raises(OutOfScope) as refused:
+                    await redeem(coupon, **goods)
+                assert refused.value.errors[0].field == "category"
+        only_products = await _claimed(product_ids=[router.id])
+        with pytest.raises(OutOfScope) as refused:
+            await redeem(only_products, product_id=pack.id)
+        assert refused.value.errors[0].field == "product_id"
+
+    async def test_the_api_refuses_a_product_that_does_not_exist(self, client):
+        body = {"name": "路由器券", "kind": "cash", "face_value_fen": 500, "total_quantity": 10, "valid_days": 7,
+                "product_ids": [424242]}
+        answer = await client.post("/api/v1/coupons/batches", json=body, headers=await make_key())
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "product_ids"
