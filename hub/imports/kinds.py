@@ -274,6 +274,8 @@ class Spec:
     row: type[BaseModel]
     key: str  # the natural key: column name and model field
     plan: Callable[[Rows, Context], Awaitable[list[Planned]]]
+    # Called in the import's transaction with each updated row and what changed in it (column → new value).
+    after_update: Callable[[list[tuple[Model, dict]]], Awaitable[None]] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -284,9 +286,19 @@ class Spec:
         return {name for name, f in self.row.model_fields.items() if f.is_required()}
 
 
+async def staff_updated(changed: list[tuple[Model, dict]]) -> None:
+    """Staff deactivated, back, moved store or given another WeCom account: the WeCom contact ways they take
+    customers on plan again, as when one is changed over the API (``hub.staff.service.update_staff``)."""
+    from hub.wecom.contactways import staff_changed
+
+    for staff, diff in changed:
+        if diff.keys() & {"active", "wecom_userid", "store_id"}:
+            await staff_changed(staff_id=staff.id)
+
+
 SPECS = {
     ImportKind.REGIONS: Spec(Region, RegionRow, "code", plan_regions),
     ImportKind.STORES: Spec(Store, StoreRow, "code", plan_stores),
-    ImportKind.STAFF: Spec(Staff, StaffRow, "staff_no", plan_staff),
+    ImportKind.STAFF: Spec(Staff, StaffRow, "staff_no", plan_staff, after_update=staff_updated),
     ImportKind.PRODUCTS: Spec(Product, ProductRow, "sku", plan_products),
 }

@@ -114,6 +114,8 @@ async def import_csv(
         await _write(spec, new, changed, tick)
     except IntegrityError as exc:  # someone wrote the same keys meanwhile; the transaction rolls back
         raise ImportConflict("Rows with the same keys were written meanwhile; nothing was imported") from exc
+    if spec.after_update is not None and changed:
+        await spec.after_update([(stored, diff) for _, stored, diff in changed])
     return report
 
 

@@ -180,7 +180,7 @@ async def view(*, code: Code, now: datetime) -> ContactWayView:
         rows = _staff_code_rows(code)
     else:
         rows = await ContactWayMember.filter(contact_way_id=way.id).select_related("staff").order_by("id")
-    states = _states(rows, counts)
+    states = _states(rows, counts, store_id=code.store_id if way.way_type == 2 else None)
     current = _plan_for(way, states, now)
     chosen, applied = set(current.staff_ids), set(way.applied_userids)
     members = [
@@ -275,12 +275,15 @@ def _staff_code_rows(code: Code) -> list[ContactWayMember]:
     return [ContactWayMember(staff=code.staff, backup=False, duty_hours={})]
 
 
-def _states(rows: Iterable[ContactWayMember], counts: dict[int, int]) -> list[MemberState]:
-    """Members who can take customers (active, on WeCom), with their adds today."""
+def _states(rows: Iterable[ContactWayMember], counts: dict[int, int], *,
+            store_id: int | None = None) -> list[MemberState]:
+    """Members who can take customers (active, on WeCom and, for a store's way, still at that store), with
+    their adds today. A member moved to another store keeps their row, so moving back restores them."""
     return [
         MemberState(staff_id=r.staff.id, userid=r.staff.wecom_userid, backup=r.backup, duty_hours=r.duty_hours,
                     adds_today=counts.get(r.staff.id, 0))
-        for r in rows if r.staff.active and r.staff.wecom_userid
+        for r in rows
+        if r.staff.active and r.staff.wecom_userid and (store_id is None or r.staff.store_id == store_id)
     ]
 
 
@@ -296,7 +299,7 @@ async def plan_now(*, way: ContactWay, code: Code, now: datetime) -> Plan:
 
 
 async def _plans(ways: Sequence[ContactWay], *, now: datetime) -> dict[int, Plan]:
-    """Plans for several store ways with three queries, whatever their number."""
+    """Plans for several store ways with four queries, whatever their number."""
     ids = [w.id for w in ways]
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     for way_id, staff_id, adds in await ContactAddCount.filter(
@@ -306,7 +309,9 @@ async def _plans(ways: Sequence[ContactWay], *, now: datetime) -> dict[int, Plan
     rows: dict[int, list[ContactWayMember]] = defaultdict(list)
     for row in await ContactWayMember.filter(contact_way_id__in=ids).select_related("staff").order_by("id"):
         rows[row.contact_way_id].append(row)
-    return {w.id: _plan_for(w, _states(rows[w.id], counts[w.id]), now) for w in ways}
+    stores = dict(await Code.filter(id__in={w.code_id for w in ways}).values_list("id", "store_id"))
+    return {w.id: _plan_for(w, _states(rows[w.id], counts[w.id], store_id=stores.get(w.code_id)), now)
+            for w in ways}
 
 
 # ---- adds and the daily cap ------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import pytest
 
 from hub.codes.models import Code
 from hub.database import transaction
+from hub.imports.kinds import ImportKind
+from hub.imports.service import import_csv
 from hub.links import lifecycle
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.staff.models import StaffRole
@@ -173,6 +175,23 @@ class TestStoreCode:
         await client.patch(f"/api/v1/staff/{b.id}", headers=await make_key(), json={"active": True})
         await queue.drain()
         assert sorted((await sandbox_way(wecom, made["slug"]))["user"]) == sorted([a.wecom_userid, b.wecom_userid])
+
+    async def test_a_staff_csv_import_that_deactivates_or_moves_a_member_changes_the_list_in_wecom(
+            self, client, wecom, queue):
+        store, elsewhere = await make_store(), await make_store()
+        a, b, c = [await make_staff(store=store) for _ in range(3)]
+        made = await make_wecom_code(client, kind="store", store_id=store.id)
+        await queue.drain()
+        assert len((await sandbox_way(wecom, made["slug"]))["user"]) == 3
+
+        rows = "".join(f"{s.staff_no},{s.name},{code},clerk,{s.wecom_userid},{active}\n" for s, code, active in [
+            (a, store.code, "true"), (b, store.code, "false"), (c, elsewhere.code, "true")])
+        async with transaction():
+            report = await import_csv(kind=ImportKind.STAFF,
+                                      data=f"staff_no,name,store_code,role,wecom_userid,active\n{rows}".encode())
+        assert (report.updated, report.unchanged) == (2, 1)
+        await queue.drain()
+        assert (await sandbox_way(wecom, made["slug"]))["user"] == [a.wecom_userid]
 
     async def test_a_store_without_staff_on_wecom_is_422_on_store_id(self, client, wecom):
         store = await make_store()
