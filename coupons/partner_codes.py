@@ -21,7 +21,7 @@ from coupons.batches import BatchWrongStatus, get_batch
 from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, PartnerCode
 from hub.errors import Conflict, FieldError, InvalidInput, PayloadTooLarge
 from hub.imports.kinds import Errors
-from hub.imports.service import MAX_BYTES, MAX_ROWS, decode_csv
+from hub.imports.service import MAX_ROWS, check_size, decode_csv
 
 MAX_CODE_LENGTH = 128  # coupon_partner_code.code and coupon.partner_code
 CHUNK = 1_000  # rows per bulk INSERT and codes per IN (...) lookup
@@ -94,8 +94,7 @@ def _check_code(code: str) -> str | None:
 def parse(data: bytes, *, source: str) -> list[str]:
     """The codes of the partner's file in file order: one code a line, or a CSV whose first column is the
     code (an optional header line ``code``). Raises PartnerCodesRejected listing every bad line."""
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"{source or 'The file'} is larger than {MAX_BYTES // 2**20} MB")
+    check_size(data, source or "The file")
     errors = Errors()
     text = decode_csv(data, errors)  # UTF-8 with or without BOM, else GB18030, as hub.imports reads uploads
     rows: list[tuple[int, str]] = []  # (line, stripped first cell), blank lines included

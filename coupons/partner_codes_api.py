@@ -11,9 +11,9 @@ from coupons import partner_codes
 from coupons.partner_codes import LoadSummary, PoolSummary
 from hub.auth.deps import OpsKey
 from hub.database import transaction
-from hub.errors import PayloadTooLarge, problems
+from hub.errors import problems
 from hub.idempotency.service import IdempotencyKey, idempotent
-from hub.imports.service import MAX_BYTES
+from hub.imports.api import read_upload
 from hub.schemas import DbId
 
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
@@ -35,10 +35,7 @@ async def load(
     file: Annotated[UploadFile, File(description="The partner's codes, UTF-8 or GB18030")],
     idempotency_key: IdempotencyKey = None,
 ) -> LoadSummary:
-    data = await file.read(MAX_BYTES + 1)  # the upload is spooled to disk; read no more than the cap
-    source = (file.filename or "upload.txt")[-200:]
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"{source} is larger than {MAX_BYTES // 2**20} MB")
+    data, source = await read_upload(file, fallback_name="upload.txt")
     codes = partner_codes.parse(data, source=source)
 
     async def action() -> LoadSummary:

@@ -13,9 +13,9 @@ from coupons.reconciliation.models import ReconciliationRun
 from coupons.reconciliation.schemas import ReconciliationOut, RunListItem
 from hub.auth.deps import OpsKey
 from hub.database import transaction
-from hub.errors import PayloadTooLarge, problems
+from hub.errors import problems
 from hub.idempotency.service import IdempotencyKey, idempotent
-from hub.imports.service import MAX_BYTES
+from hub.imports.api import read_upload
 from hub.pagination import filter_given, paginate
 from hub.schemas import DbId, Page, PageParams, text
 
@@ -29,13 +29,6 @@ async def _out(run: ReconciliationRun) -> ReconciliationOut:
                              file_name=run.file_name, file_sha256=run.file_sha256, pos_file_name=run.pos_file_name,
                              pos_file_sha256=run.pos_file_sha256, created_at=run.created_at,
                              counts=run.counts, stores=await service.summary(run.id))
-
-
-async def _read(upload: UploadFile) -> tuple[bytes, str]:
-    data = await upload.read(MAX_BYTES + 1)  # the upload is spooled to disk; read no more than the cap
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"{upload.filename or 'The file'} is larger than {MAX_BYTES // 2**20} MB")
-    return data, (upload.filename or "upload.csv")[-200:]
 
 
 @router.post(
@@ -55,8 +48,9 @@ async def create_run(
     pos_journal: Annotated[UploadFile | None, File(description="The POS journal, for a three-way run")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ReconciliationOut:
-    data, file_name = await _read(file)
-    pos_data, pos_file_name = await _read(pos_journal) if pos_journal is not None else (None, None)
+    data, file_name = await read_upload(file, fallback_name="upload.csv")
+    pos_data, pos_file_name = (await read_upload(pos_journal, fallback_name="upload.csv") if pos_journal is not None
+                               else (None, None))
 
     async def action() -> ReconciliationOut:
         run = await service.run_reconciliation(data=data, file_name=file_name, source=source,

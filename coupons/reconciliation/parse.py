@@ -23,9 +23,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from coupons.reconciliation.models import LineKind
-from hub.errors import FieldError, InvalidInput, PayloadTooLarge
+from hub.errors import FieldError, InvalidInput
 from hub.imports.kinds import Errors, choice
-from hub.imports.service import MAX_BYTES, csv_records, decode_csv
+from hub.imports.service import read_records
 from hub.schemas import Code, Fen, text
 
 COLUMNS = ("date", "store_code", "coupon_code", "amount_fen", "partner_ref", "kind")
@@ -75,12 +75,8 @@ class SettlementRejected(InvalidInput):
 def parse_settlement(data: bytes, *, period_from: date, period_to: date) -> list[SettlementLine]:
     """Every line of the file, in file order; raises SettlementRejected listing every bad line, or when a
     line's day falls outside the period the file is reconciled for."""
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"The file is larger than {MAX_BYTES // 2**20} MB")
     errors = Errors()
-    records = csv_records(decode_csv(data, errors), errors)
-    if not records and not errors:
-        errors.add(1, "file", "the file is empty; the first line must be the header")
+    records = read_records(data, errors)
     if errors:
         raise SettlementRejected.of(errors)
     (header_line, header), records = records[0], records[1:]

@@ -6,10 +6,10 @@ from fastapi import APIRouter, File, Query, UploadFile
 
 from hub.auth.deps import OpsKey
 from hub.database import transaction
-from hub.errors import PayloadTooLarge, problems
+from hub.errors import problems
 from hub.imports import service
 from hub.imports.kinds import ImportKind
-from hub.imports.service import MAX_BYTES, ImportReport
+from hub.imports.service import MAX_BYTES, ImportReport, check_size
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -27,8 +27,14 @@ async def import_file(
     file: Annotated[UploadFile, File(description="The CSV file")],
     dry_run: Annotated[bool, Query(description="Check and count, write nothing")] = False,
 ) -> ImportReport:
-    data = await file.read(MAX_BYTES + 1)  # the upload is spooled to disk; read no more than the cap
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"The file is larger than {MAX_BYTES // 2**20} MB")
+    data, _ = await read_upload(file, fallback_name="The file")
     async with transaction():
         return await service.import_csv(kind=kind, data=data, dry_run=dry_run)
+
+
+async def read_upload(upload: UploadFile, *, fallback_name: str) -> tuple[bytes, str]:
+    """An uploaded file's bytes, never more than the cap (a 413 past it), and its name for the record."""
+    data = await upload.read(MAX_BYTES + 1)  # the upload is spooled to disk; read no more than the cap
+    name = (upload.filename or fallback_name)[-200:]
+    check_size(data, name)
+    return data, name

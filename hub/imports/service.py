@@ -74,12 +74,8 @@ async def import_csv(
 ) -> ImportReport:
     """Check the whole file, then write it unless ``dry_run``; call it inside ``transaction()``."""
     spec = SPECS[kind]
-    if len(data) > MAX_BYTES:
-        raise PayloadTooLarge(f"The file is larger than {MAX_BYTES // 2**20} MB")
     errors = Errors()
-    records = csv_records(decode_csv(data, errors), errors)
-    if not records and not errors:
-        errors.add(1, "file", "the file is empty; the first line must be the header")
+    records = read_records(data, errors)
     if errors:
         raise _rejected(kind, 0, dry_run, errors)
     (header_line, header), records = records[0], records[1:]
@@ -122,6 +118,22 @@ async def import_csv(
 def _rejected(kind: ImportKind, rows: int, dry_run: bool, errors: Errors) -> ImportRejected:
     return ImportRejected(ImportReport(kind=kind, rows=rows, dry_run=dry_run, errors=errors.first(),
                                        error_count=errors.count))
+
+
+def check_size(data: bytes, name: str = "The file") -> None:
+    """Refuse a file over the cap (413) before any of it is read as text."""
+    if len(data) > MAX_BYTES:
+        raise PayloadTooLarge(f"{name} is larger than {MAX_BYTES // 2**20} MB")
+
+
+def read_records(data: bytes, errors: Errors) -> list[tuple[int, list[str]]]:
+    """An uploaded CSV's non-blank records (``csv_records``) decoded as ``decode_csv`` does, the header
+    first; an empty file is an error on line 1. Raises 413 over the cap."""
+    check_size(data)
+    records = csv_records(decode_csv(data, errors), errors)
+    if not records and not errors:
+        errors.add(1, "file", "the file is empty; the first line must be the header")
+    return records
 
 
 def decode_csv(data: bytes, errors: Errors) -> str:
