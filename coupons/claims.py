@@ -61,6 +61,12 @@ async def person_ids(live: int) -> list[int]:
     return [live, *await Customer.filter(merged_into_id=live).values_list("id", flat=True)]
 
 
+async def is_same_person(customer_id: int, owner_id: int | None) -> bool:
+    """Whether ``owner_id`` is the customer behind ``customer_id`` or one merged with them: the check for
+    acting on a coupon or share link under any of the person's identities."""
+    return owner_id in await person_ids(await live_id(customer_id))
+
+
 async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: str, actor: Actor,
                 visitor_id: str | None = None, token: str | None = None, now: datetime | None = None) -> Transition:
     """Issue one coupon of an active batch to the person behind ``customer_id``, as a claimed coupon.

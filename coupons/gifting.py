@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from coupons import funnel
-from coupons.claims import PerCustomerLimitReached, live_id, person_ids
+from coupons.claims import PerCustomerLimitReached, is_same_person, live_id, person_ids
 from coupons.codes import new_code
 from coupons.issues import NotTheOwner
 from coupons.ledger import Actor, Transition, apply, load_coupon, record, replay, settle
@@ -83,7 +83,7 @@ async def share(*, code: str, customer_id: int, request_id: str, actor: Actor, t
     earlier = await replay(operation=Operation.GIFT, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
         return await _gift_of(earlier)
-    if coupon.owner_id not in await person_ids(await live_id(customer_id)):
+    if not await is_same_person(customer_id, coupon.owner_id):
         raise NotTheOwner("Only the coupon's owner can give it away")
     if not coupon.batch.transferable:
         raise CouponNotTransferable(f"Coupons of batch {coupon.batch_id} stay with the customer who claimed them")
@@ -151,7 +151,7 @@ async def revoke(*, token: str, customer_id: int, request_id: str, actor: Actor,
     earlier = await replay(operation=Operation.REVOKE_GIFT, request_id=request_id, coupon_id=link.coupon_id)
     if earlier is not None:
         return await _gift_of(earlier)
-    if link.from_customer_id not in await person_ids(await live_id(customer_id)):
+    if not await is_same_person(customer_id, link.from_customer_id):
         raise NotTheOwner("Only the customer who shared the coupon can revoke the link")
     revoked = await CouponShare.filter(id=link.id, status=PENDING, expires_at__gt=now).update(
         status=ShareStatus.REVOKED, revoked_at=now, updated_at=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from coupons import funnel, partner_codes
-from coupons.claims import begin_for_person, live_id, person_ids, take_stock
+from coupons.claims import begin_for_person, is_same_person, take_stock
 from coupons.codes import new_code
 from coupons.ledger import Actor, Transition, apply, record, replay, settle
 from coupons.models import BatchKind, Coupon, CouponState, Operation
@@ -57,7 +57,7 @@ async def claim_issued(*, code: str, customer_id: int, channel: str, request_id:
     earlier = await replay(operation=Operation.CLAIM, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
         return earlier
-    if coupon.owner_id not in await person_ids(await live_id(customer_id)):
+    if not await is_same_person(customer_id, coupon.owner_id):
         raise NotTheOwner("Only the customer the coupon was issued to can claim it")
     state = effective_state(coupon, now)
     if state != ISSUED:
