@@ -29,6 +29,7 @@ from coupons.rules import shanghai_day, validity_from_claim
 from hub.customers.models import Customer
 from hub.customers.service import CustomerNotFound, lock_live
 from hub.errors import Conflict, InvalidInput
+from hub.events.attribution import Attribution
 from hub.events.service import attribution_for
 
 
@@ -68,19 +69,22 @@ async def is_same_person(customer_id: int, owner_id: int | None) -> bool:
 
 
 async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: str, actor: Actor,
-                visitor_id: str | None = None, token: str | None = None, now: datetime | None = None) -> Transition:
+                visitor_id: str | None = None, token: str | None = None, attribution: Attribution | None = None,
+                now: datetime | None = None) -> Transition:
     """Issue one coupon of an active batch to the person behind ``customer_id``, as a claimed coupon.
 
     ``channel`` is where the claim came from, kept in the ledger; the batch's channel scope is where the
-    coupon may be used, checked at redemption. ``visitor_id`` or a link ``token`` name the touch that brought
-    the customer, which the claim event and the coupon's later events carry."""
+    coupon may be used, checked at redemption. The touch that brought the customer, which the claim event
+    and the coupon's later events carry, is ``attribution`` when the caller knows it already (a signed claim
+    link names its code), else read from a link ``token`` or the ``visitor_id``'s last touch."""
     now = now or datetime.now(timezone.utc)
     owner_id, earlier = await begin_for_person(operation=Operation.CLAIM, batch_id=batch_id,
                                                customer_id=customer_id, request_id=request_id)
     if earlier is not None:
         return earlier
     batch, valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
-    attribution = await attribution_for(visitor_id=visitor_id, token=token)  # a valid token, else the last touch
+    if attribution is None:
+        attribution = await attribution_for(visitor_id=visitor_id, token=token)  # a valid token, else the last touch
     coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=owner_id, state=CouponState.CLAIMED,
                                  valid_from=valid_from, valid_until=valid_until, claimed_at=now,
                                  attribution=attribution.to_json() if attribution else None)

@@ -14,7 +14,6 @@ problem JSON, and they stay out of OpenAPI. Each POST is one transaction and ans
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
@@ -39,7 +38,6 @@ from hub.database import transaction
 from hub.errors import HubError
 from hub.events.attribution import Attribution
 from hub.links.coupon_links import ClaimLink, verify_claim_token
-from hub.links.tokens import signer
 from hub.products.models import Product
 from hub.regions.models import Region
 from hub.schemas import SHANGHAI
@@ -233,16 +231,13 @@ async def _holdings(batch_id: int, customer_id: int) -> list[Coupon]:
     return await Coupon.filter(batch_id=batch_id, owner_id__in=owners).order_by("-id")
 
 
-async def _attribution_token(link: ClaimLink) -> str | None:
-    """The link's code as an attribution token, the form ``claims.claim`` takes a touch in (None without one)."""
+async def _touch_of(link: ClaimLink) -> Attribution | None:
+    """The touch a claim link stands for: its code, when it names one, at the time the link was sent."""
     if link.code_id is None:
         return None
     code = await Code.filter(id=link.code_id).first().values(
         "slug", "store_id", "staff_id", "product_id", "campaign_id", "channel")
-    if not code:
-        return None
-    touch = Attribution(code_id=link.code_id, **code)
-    return signer().sign_attribution(touch, now=int(time.time()))
+    return Attribution(code_id=link.code_id, at=link.issued_at, **code) if code else None
 
 
 @router.get("/claim/{token}")
@@ -268,11 +263,11 @@ async def claim_by_link(token: str) -> Response:
     link, refusal = _link(token)
     if refusal is not None:
         return refusal
-    touch = await _attribution_token(link)
+    touch = await _touch_of(link)
     try:
         async with transaction():
             done = await claims.claim(batch_id=link.batch_id, customer_id=link.customer_id, channel=link.channel,
-                                      request_id=f"claim-link:{link.digest}", actor=CUSTOMER, token=touch)
+                                      request_id=f"claim-link:{link.digest}", actor=CUSTOMER, attribution=touch)
     except PerCustomerLimitReached as error:
         held = await _holdings(link.batch_id, link.customer_id)
         return _refused(error, link=f"/s/coupons/{held[0].code}" if held else None)

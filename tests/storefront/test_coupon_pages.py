@@ -228,12 +228,14 @@ class TestClaimLink:
     async def test_the_links_code_is_the_claims_attribution(self, client):
         code = await make_code()
         batch = await make_batch()
+        sent = int(_now().timestamp()) - 3600
         token = _token(claim_link_url(batch_id=batch.id, customer_id=(await make_customer()).id, channel="wecom",
-                                      code_id=code.id))
+                                      code_id=code.id, now=sent))
         assert (await client.post(f"/s/coupons/claim/{token}")).status_code == 303
         coupon = await Coupon.get(batch_id=batch.id)
         assert (coupon.attribution["code_id"], coupon.attribution["slug"]) == (code.id, code.slug)
         assert coupon.attribution["staff_id"] == code.staff_id
+        assert coupon.attribution["at"] == sent  # the touch is the link's sending, not the claim
 
     async def test_out_of_stock_is_a_409_page(self, client):
         batch = await make_batch(total_quantity=1)
