@@ -25,12 +25,13 @@ from coupons.batches import ACTIVE, BatchWrongStatus, get_batch
 from coupons.codes import new_code
 from coupons.ledger import Actor, Transition, record, replay
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponBatchDay, CouponState, Operation
-from coupons.rules import shanghai_day, validity_from_claim
+from coupons.rules import validity_from_claim
 from hub.customers.models import Customer
 from hub.customers.service import CustomerNotFound, lock_live
 from hub.errors import Conflict, InvalidInput
 from hub.events.attribution import Attribution
 from hub.events.service import attribution_for
+from hub.schemas import shanghai_day
 
 
 class OutOfStock(Conflict):

@@ -19,11 +19,12 @@ from coupons.codes import normalise
 from coupons.ledger import Actor, Transition, apply, replay, settle
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState, Operation
 from coupons.pending_shares import refuse_if_shared
-from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions, shanghai_day
+from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions
 from hub.database import dialect
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.products.models import Product
 from hub.regions.service import regions_above_store
+from hub.schemas import shanghai_day
 
 CLAIMED, LOCKED, REDEEMED, EXPIRED = CouponState.CLAIMED, CouponState.LOCKED, CouponState.REDEEMED, CouponState.EXPIRED
 

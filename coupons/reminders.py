@@ -29,11 +29,11 @@ from tortoise.functions import Count
 
 from connectors.wecom.errors import WecomBusy, WecomError, WecomRateLimited, WecomTokenInvalid, WecomUnavailable
 from coupons.models import Coupon, CouponBatch, CouponReminder, CouponState, ReminderOutcome
-from coupons.rules import shanghai_day
 from hub.customers.models import Channel, ChannelConsent, Customer
 from hub.database import transaction
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler, publish
+from hub.schemas import shanghai_day
 from hub.wecom.connection import WecomNotConfigured, wecom_client
 from hub.wecom.models import ContactStatus, StaffContact
 

@@ -3,7 +3,7 @@ worth on a given spend. No database access, so every caller applies exactly the 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState
 from hub.errors import Conflict, InvalidInput
@@ -37,10 +37,6 @@ def effective_state(coupon: Coupon, now: datetime) -> CouponState:
     if coupon.state == CouponState.LOCKED and now >= coupon.lock_until:
         return CouponState.CLAIMED
     return coupon.state
-
-
-def shanghai_day(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
 
 
 def validity_from_claim(batch: CouponBatch, claimed_at: datetime) -> tuple[datetime, datetime]:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from coupons.models import CouponLedger, Operation
 from hub.pagination import paginate
-from hub.schemas import SHANGHAI
+from hub.schemas import SHANGHAI, shanghai_midnight
 
 REDEEM, CANCEL, RETURN = Operation.REDEEM.value, Operation.CANCEL_REDEMPTION.value, Operation.RETURN.value
 UNDOINGS = (Operation.CANCEL_REDEMPTION, Operation.RETURN)  # the only ways out of redeemed
@@ -66,11 +66,6 @@ class DayTotals:
         return self.redeemed_fen - self.cancelled_fen - self.returned_fen
 
 
-def day_start(day: date) -> datetime:
-    """Shanghai midnight at the start of ``day``, in UTC as the ledger stores it."""
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(timezone.utc)
-
-
 async def list_redemptions(*, store_id: int | None, day: date | None, limit: int,
                            after: int | None) -> tuple[list[Redemption], int | None]:
     """One page of redemptions, oldest first by ledger id, of one store (``None``: every store) and optionally
@@ -79,7 +74,7 @@ async def list_redemptions(*, store_id: int | None, day: date | None, limit: int
     if store_id is not None:
         query = query.filter(store_id=store_id)
     if day is not None:
-        query = query.filter(created_at__gte=day_start(day), created_at__lt=day_start(day + timedelta(days=1)))
+        query = query.filter(created_at__gte=shanghai_midnight(day), created_at__lt=shanghai_midnight(day + timedelta(days=1)))
     page = await paginate(query, limit=limit, after=after, to_out=lambda entry: entry)
     undone = await _undoings(page.items)
     return [Redemption(entry=e, undone_by=undone.get(e.id)) for e in page.items], page.next_after
@@ -113,7 +108,7 @@ async def daily_totals(*, store_id: int, day_from: date, day_to: date) -> list[D
     redemptions, cancels and returns of at most a quarter, three narrow columns each."""
     rows = await CouponLedger.filter(
         store_id=store_id, operation__in=(Operation.REDEEM, *UNDOINGS),
-        created_at__gte=day_start(day_from), created_at__lt=day_start(day_to + timedelta(days=1)),
+        created_at__gte=shanghai_midnight(day_from), created_at__lt=shanghai_midnight(day_to + timedelta(days=1)),
     ).values_list("operation", "created_at", "amount_fen")
     sums = {day_from + timedelta(days=n): Counter() for n in range((day_to - day_from).days + 1)}
     for operation, at, amount_fen in rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from hub.settings import TIMEZONE
 
 SHANGHAI = ZoneInfo(TIMEZONE)
+
+
+def shanghai_day(moment: datetime) -> date:
+    """The Asia/Shanghai calendar day of an aware datetime."""
+    return moment.astimezone(SHANGHAI).date()
+
+
+def shanghai_midnight(day: date) -> datetime:
+    """The first instant of a Shanghai day, in UTC as the database stores times. Shanghai has kept UTC+8
+    without daylight saving since 1991, so a day is always the 24 hours from its midnight."""
+    return datetime.combine(day, time.min, SHANGHAI).astimezone(timezone.utc)
+
 T = TypeVar("T")
 
 

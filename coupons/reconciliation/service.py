@@ -18,17 +18,16 @@ import hashlib
 import io
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from coupons.models import CouponLedger, Operation
 from coupons.reconciliation.matching import Entry, Outcome, chain, compare, dedup
 from coupons.reconciliation.models import Comparison, LineClass, LineKind, ReconciliationLine, ReconciliationRun
 from coupons.reconciliation.parse import SettlementLine, SettlementRejected, parse_settlement
-from coupons.rules import shanghai_day
 from hub.database import current_unit_of_work
 from hub.errors import FieldError, InvalidInput, NotFound
 from hub.imports.kinds import fetch_by
-from hub.schemas import SHANGHAI
+from hub.schemas import shanghai_day, shanghai_midnight
 
 MAX_PERIOD_DAYS = 92  # a quarter: settlement periods are days, weeks or months
 UNDO = (Operation.CANCEL_REDEMPTION, Operation.RETURN)
@@ -133,9 +132,7 @@ def _file_entry(line: SettlementLine) -> Entry:
 
 def _bounds(period_from: date, period_to: date) -> tuple[datetime, datetime]:
     """The period's first instant and the instant after it, in UTC."""
-    start = datetime.combine(period_from, time(), SHANGHAI)
-    end = datetime.combine(period_to + timedelta(days=1), time(), SHANGHAI)
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    return shanghai_midnight(period_from), shanghai_midnight(period_to + timedelta(days=1))
 
 
 async def hub_side(period_from: date, period_to: date) -> tuple[list[Entry], list[Entry]]:

@@ -33,10 +33,11 @@ from hub.codes.models import Code, CodeKind
 from hub.codes.targets import storefront_url
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.outbox.service import publish
+from hub.schemas import shanghai_day
 from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store
 from hub.wecom.contactways_plan import (
-    DutyHours, MemberState, Plan, duty_boundary_between, midnight_between, plan, shanghai_day,
+    DutyHours, MemberState, Plan, duty_boundary_between, midnight_between, plan,
 )
 from hub.wecom.models import ContactAddCount, ContactWay, ContactWayMember, ContactWayStatus
 

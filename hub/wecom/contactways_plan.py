@@ -24,13 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from hub.settings import TIMEZONE
+from hub.schemas import SHANGHAI, shanghai_day, shanghai_midnight
 
-SHANGHAI = ZoneInfo(TIMEZONE)
 MAX_USERS = 100  # WeCom's limit on a contact way's user list
 DAY_MINUTES = 24 * 60
 
@@ -66,11 +64,6 @@ class Plan:
     userids: list[str]  # WeCom userids in rotation order, at most MAX_USERS
     staff_ids: list[int]  # the same members by staff id
     tier: Tier
-
-
-def shanghai_day(at: datetime) -> date:
-    """The Asia/Shanghai calendar day of an aware datetime."""
-    return at.astimezone(SHANGHAI).date()
 
 
 def minutes(hhmm: str) -> int:
@@ -115,7 +108,7 @@ def duty_boundary_between(duty_hours: DutyHours, start: datetime, end: datetime)
     first, last = shanghai_day(start), shanghai_day(end)
     day = first
     while day <= last:
-        midnight = datetime.combine(day, time(), SHANGHAI)
+        midnight = shanghai_midnight(day)
         for interval in duty_hours.get(str(day.isoweekday()), ()):
             for boundary in interval:
                 if start < midnight + timedelta(minutes=minutes(boundary)) <= end:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 from datetime import datetime, timezone
 
+from hub.schemas import shanghai_day
 from hub.wecom.contactways_plan import (
-    MAX_USERS, MemberState, Tier, duty_boundary_between, midnight_between, on_duty, plan, shanghai_day,
+    MAX_USERS, MemberState, Tier, duty_boundary_between, midnight_between, on_duty, plan,
 )
 
 UTC = timezone.utc
