@@ -9,8 +9,6 @@ back: no coupon of an equity batch exists without its partner code.
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 
 from pydantic import BaseModel
@@ -19,9 +17,9 @@ from tortoise.exceptions import IntegrityError
 from coupons import claims
 from coupons.batches import BatchWrongStatus, get_batch
 from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, PartnerCode
-from hub.errors import Conflict, FieldError, InvalidInput, PayloadTooLarge
+from hub.errors import Conflict, FieldError, InvalidInput
 from hub.imports.kinds import Errors
-from hub.imports.service import MAX_ROWS, check_size, decode_csv
+from hub.imports.service import check_size, csv_records, decode_csv
 
 MAX_CODE_LENGTH = 128  # coupon_partner_code.code and coupon.partner_code
 CHUNK = 1_000  # rows per bulk INSERT and codes per IN (...) lookup
@@ -97,20 +95,8 @@ def parse(data: bytes, *, source: str) -> list[str]:
     check_size(data, source or "The file")
     errors = Errors()
     text = decode_csv(data, errors)  # UTF-8 with or without BOM, else GB18030, as hub.imports reads uploads
-    rows: list[tuple[int, str]] = []  # (line, stripped first cell), blank lines included
-    reader = csv.reader(io.StringIO(text, newline=""))
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.add(line, "file", f"unreadable line: {exc}")
-            break
-        if len(rows) > MAX_ROWS:
-            raise PayloadTooLarge(f"The file has more than {MAX_ROWS:,} lines")
-        rows.append((line, cells[0].strip() if cells else ""))
+    # (line, stripped first cell), blank lines included: one in the middle is a missing code
+    rows = [(line, cells[0].strip() if cells else "") for line, cells in csv_records(text, errors, keep_blank=True)]
     while rows and not rows[-1][1]:  # blank lines at the end are no codes
         rows.pop()
     if rows and rows[0][1].lower() == "code":

@@ -152,8 +152,9 @@ def decode_csv(data: bytes, errors: Errors) -> str:
         return ""
 
 
-def csv_records(text: str, errors: Errors) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV records with the physical line each starts on (a quoted cell may span lines)."""
+def csv_records(text: str, errors: Errors, *, keep_blank: bool = False) -> list[tuple[int, list[str]]]:
+    """CSV records with the physical line each starts on (a quoted cell may span lines); blank ones only
+    with ``keep_blank``, for files where a blank line means something (a code missing)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, list[str]]] = []
     while True:
@@ -165,7 +166,7 @@ def csv_records(text: str, errors: Errors) -> list[tuple[int, list[str]]]:
         except csv.Error as exc:
             errors.add(line, "file", f"unreadable CSV: {exc}")
             return records
-        if any(cell.strip() for cell in cells):
+        if keep_blank or any(cell.strip() for cell in cells):
             if len(records) > MAX_ROWS:  # the header plus MAX_ROWS rows are already in
                 raise PayloadTooLarge(f"The file has more than {MAX_ROWS:,} rows")
             records.append((line, cells))
