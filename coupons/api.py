@@ -1,23 +1,20 @@
 """The coupon API: batches for ops, claims for a customer, redemption at the store, a customer's wallet.
 
-Every write runs in one transaction with the Idempotency-Key: the stored answer (``hub.idempotency``)
-returns the first response byte for byte, and the key, scoped to the caller, is also the ledger's request
-id, so even a replay that misses the stored answer cannot act twice.
+Every write is one unit of work at the edge (``hub.edge``): a repeat with the same Idempotency-Key gets the
+first answer byte for byte, and the key, scoped to the caller, is also the ledger's request id
+(``RequestId``), so even a replay that missed the stored answer cannot act twice.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel
+from fastapi import Depends, Path
 
 from coupons import batches, claims, gifting, issues, locks, redemptions, wallet
 from coupons.ledger import Actor, Transition
-from coupons.models import BatchStatus, CouponBatch
+from coupons.models import BatchStatus
 from coupons.rules import effective_state
 from coupons.schemas import (
     BatchIn,
@@ -43,9 +40,8 @@ from coupons.schemas import (
 from hub.auth.deps import OpsKey, require
 from hub.auth.models import Role
 from hub.auth.service import Principal
-from hub.database import transaction
+from hub.edge import APIRouter, RequestId
 from hub.errors import Forbidden, InvalidInput, problems
-from hub.idempotency.service import IdempotencyKey, idempotent
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageParams
 from hub.stores.models import Store
@@ -69,24 +65,12 @@ CodeInPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[0-9A-Z
 TokenInPath = Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")]
 
 
-def request_id_for(key: Principal, idempotency_key: str | None) -> str:
-    """The ledger's request id: the caller's Idempotency-Key scoped to the caller, else a fresh one."""
-    return f"{key.prefix}:{idempotency_key}" if idempotency_key else f"once:{uuid.uuid4().hex}"
-
-
 def actor_of(key: Principal) -> Actor:
     return Actor(key_id=key.key_id, role=key.role.value)
 
 
 def transition_out(transition: Transition) -> TransitionOut:
     return TransitionOut.of(transition, effective_state(transition.coupon, datetime.now(timezone.utc)))
-
-
-async def write(*, key: Principal, idempotency_key: str | None, endpoint: str, body: Any,
-                 action: Callable[[], Awaitable[BaseModel]], status_code: int = 200) -> Any:
-    async with transaction():
-        return await idempotent(key=idempotency_key, principal=key, endpoint=endpoint, body=body, action=action,
-                                status_code=status_code)
 
 
 async def _store_of(key: Principal, store_id: int | None) -> int:
@@ -115,160 +99,102 @@ async def get_batch(key: OpsKey, batch_id: BatchId) -> BatchOut:
 
 
 @router.post("/batches", status_code=201, summary="Draft a coupon batch")
-async def create_batch(body: BatchIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
-    async def create() -> BatchOut:
-        return BatchOut.of(await batches.create_batch(**body.model_dump(), created_by_id=key.key_id))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/batches", body=body,
-                        action=create, status_code=201)
-
-
-async def _batch_write(*, name: str, batch_id: int, key: Principal, idempotency_key: str | None, body: Any = None,
-                       call: Callable[[], Awaitable[CouponBatch]]) -> Any:
-    async def act() -> BatchOut:
-        return BatchOut.of(await call())
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/{name}",
-                        body=body if body is not None else {"batch_id": batch_id}, action=act)
+async def create_batch(body: BatchIn, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.create_batch(**body.model_dump(), created_by_id=key.key_id))
 
 
 @router.post("/batches/{batch_id}/approve", summary="Approve a draft (another ops or admin key than its author)",
              responses=problems(404, 409))
-async def approve_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
-    return await _batch_write(name="approve", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
-                              call=lambda: batches.approve_batch(batch_id=batch_id, approver_id=key.key_id))
+async def approve_batch(batch_id: BatchId, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.approve_batch(batch_id=batch_id, approver_id=key.key_id))
 
 
 @router.post("/batches/{batch_id}/activate", summary="Open an approved batch for claims", responses=problems(404, 409))
-async def activate_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
-    return await _batch_write(name="activate", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
-                              call=lambda: batches.activate_batch(batch_id=batch_id))
+async def activate_batch(batch_id: BatchId, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.activate_batch(batch_id=batch_id))
 
 
 @router.post("/batches/{batch_id}/pause", summary="Stop claims for a while", responses=problems(404, 409))
-async def pause_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
-    return await _batch_write(name="pause", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
-                              call=lambda: batches.pause_batch(batch_id=batch_id))
+async def pause_batch(batch_id: BatchId, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.pause_batch(batch_id=batch_id))
 
 
 @router.post("/batches/{batch_id}/resume", summary="Reopen a paused batch", responses=problems(404, 409))
-async def resume_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
-    return await _batch_write(name="resume", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
-                              call=lambda: batches.resume_batch(batch_id=batch_id))
+async def resume_batch(batch_id: BatchId, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.resume_batch(batch_id=batch_id))
 
 
 @router.post("/batches/{batch_id}/end", summary="End a batch for good", responses=problems(404, 409))
-async def end_batch(batch_id: BatchId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
-    return await _batch_write(name="end", batch_id=batch_id, key=key, idempotency_key=idempotency_key,
-                              call=lambda: batches.end_batch(batch_id=batch_id))
+async def end_batch(batch_id: BatchId, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.end_batch(batch_id=batch_id))
 
 
 @router.post("/batches/{batch_id}/quantity", summary="Change the stock (compare-and-set on the value you saw)",
              responses=problems(404, 409))
-async def set_quantity(batch_id: BatchId, body: QuantityIn, key: OpsKey,
-                       idempotency_key: IdempotencyKey = None) -> BatchOut:
-    return await _batch_write(
-        name="quantity", batch_id=batch_id, key=key, idempotency_key=idempotency_key, body=body,
-        call=lambda: batches.set_quantity(batch_id=batch_id, expected=body.expected, quantity=body.total_quantity))
+async def set_quantity(batch_id: BatchId, body: QuantityIn, key: OpsKey) -> BatchOut:
+    return BatchOut.of(await batches.set_quantity(batch_id=batch_id, expected=body.expected,
+                                                  quantity=body.total_quantity))
 
 
 @router.post("/batches/{batch_id}/claims", status_code=201, summary="Claim a coupon for a customer",
              responses=problems(404, 409))
-async def claim(batch_id: BatchId, body: ClaimIn, key: ClaimerKey,
-                idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await claims.claim(batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
-                                       visitor_id=body.visitor_id, token=body.token,
-                                       request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/claims",
-                        body=body, action=act, status_code=201)
+async def claim(batch_id: BatchId, body: ClaimIn, key: ClaimerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await claims.claim(
+        batch_id=batch_id, customer_id=body.customer_id, channel=body.channel, visitor_id=body.visitor_id,
+        token=body.token, request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/batches/{batch_id}/issues", status_code=201, summary="Issue a coupon to a known customer, unclaimed",
              responses=problems(404, 409))
-async def issue(batch_id: BatchId, body: IssueIn, key: IssuerKey,
-                idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await issues.issue(
-            batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
-            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/batches/{batch_id}/issues",
-                       body=body, action=act, status_code=201)
+async def issue(batch_id: BatchId, body: IssueIn, key: IssuerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await issues.issue(batch_id=batch_id, customer_id=body.customer_id, channel=body.channel,
+                                             request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/codes/{code}/claim", summary="Claim a coupon issued to the customer; its validity starts now",
              responses=problems(404, 409))
-async def claim_issued(code: CodeInPath, body: ClaimIssuedIn, key: ClaimerKey,
-                       idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await issues.claim_issued(
-            code=code, customer_id=body.customer_id, channel=body.channel,
-            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/claim",
-                       body=body, action=act)
+async def claim_issued(code: CodeInPath, body: ClaimIssuedIn, key: ClaimerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await issues.claim_issued(code=code, customer_id=body.customer_id, channel=body.channel,
+                                                    request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/locks", summary="Hold a claimed coupon for one transaction, for a few minutes",
              responses=problems(404, 409))
-async def lock(body: LockIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await locks.lock(code=body.code, holder=body.holder, ttl_minutes=body.ttl_minutes,
-                                     request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks", body=body, action=act)
+async def lock(body: LockIn, key: LockerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await locks.lock(code=body.code, holder=body.holder, ttl_minutes=body.ttl_minutes,
+                                           request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/locks/release", summary="Let go of a coupon this transaction holds", responses=problems(404, 409))
-async def release(body: ReleaseIn, key: LockerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await locks.release(code=body.code, holder=body.holder,
-                                        request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/locks/release", body=body,
-                        action=act)
+async def release(body: ReleaseIn, key: LockerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await locks.release(code=body.code, holder=body.holder, request_id=request_id,
+                                              actor=actor_of(key)))
 
 
 @router.post("/redemptions", summary="Redeem a coupon at the key's store; answers the discount",
              responses=problems(404, 409))
-async def redeem(body: RedeemIn, key: RedeemerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await redemptions.redeem(
-            code=body.code, store_id=await _store_of(key, body.store_id), staff_id=key.staff_id, channel=body.channel,
-            spend_fen=body.spend_fen, category=body.category, product_id=body.product_id, order_ref=body.order_ref,
-            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions", body=body,
-                        action=act)
+async def redeem(body: RedeemIn, key: RedeemerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await redemptions.redeem(
+        code=body.code, store_id=await _store_of(key, body.store_id), staff_id=key.staff_id, channel=body.channel,
+        spend_fen=body.spend_fen, category=body.category, product_id=body.product_id, order_ref=body.order_ref,
+        request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/redemptions/cancel", summary="Cancel today's redemption at the store that made it (撤销核销)",
              responses=problems(404, 409))
-async def cancel_redemption(body: CancelRedemptionIn, key: CancellerKey,
-                            idempotency_key: IdempotencyKey = None) -> TransitionOut:
+async def cancel_redemption(body: CancelRedemptionIn, key: CancellerKey, request_id: RequestId) -> TransitionOut:
     if key.role == Role.POS and body.order_ref is None:
         raise InvalidInput.field("order_ref", "a POS cancels with the transaction id it redeemed with")
-
-    async def act() -> TransitionOut:
-        return transition_out(await redemptions.cancel_redemption(
-            code=body.code, store_id=await _store_of(key, body.store_id), order_ref=body.order_ref,
-            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/redemptions/cancel",
-                        body=body, action=act)
+    return transition_out(await redemptions.cancel_redemption(
+        code=body.code, store_id=await _store_of(key, body.store_id), order_ref=body.order_ref,
+        request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/returns", summary="Return a redeemed coupon after its order was refunded (退券)",
              responses=problems(404, 409))
-async def return_coupon(body: ReturnIn, key: ReturnerKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await redemptions.return_coupon(code=body.code, order_ref=body.order_ref,
-                                                    request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/returns", body=body,
-                        action=act)
+async def return_coupon(body: ReturnIn, key: ReturnerKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await redemptions.return_coupon(code=body.code, order_ref=body.order_ref,
+                                                          request_id=request_id, actor=actor_of(key)))
 
 
 @router.get("/codes/{code}", summary="One coupon and its ledger", responses=problems(404))
@@ -279,12 +205,8 @@ async def coupon_history(code: CodeInPath, key: OpsKey) -> CouponHistoryOut:
 
 
 @router.post("/codes/{code}/void", summary="Void an unused coupon for good", responses=problems(404, 409))
-async def void(code: CodeInPath, key: OpsKey, idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await wallet.void(code=code, request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/void",
-                        body={"code": code}, action=act)
+async def void(code: CodeInPath, key: OpsKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await wallet.void(code=code, request_id=request_id, actor=actor_of(key)))
 
 
 def share_out(gift: gifting.Gift) -> ShareOut:
@@ -295,38 +217,23 @@ def share_out(gift: gifting.Gift) -> ShareOut:
 
 @router.post("/codes/{code}/shares", status_code=201, summary="Make a single-use link giving the coupon to a friend",
              responses=problems(404, 409))
-async def share(code: CodeInPath, body: ShareIn, key: ClaimerKey,
-                idempotency_key: IdempotencyKey = None) -> ShareOut:
-    async def act() -> ShareOut:
-        return share_out(await gifting.share(code=code, customer_id=body.customer_id, ttl_hours=body.ttl_hours,
-                                             request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /coupons/codes/{code}/shares",
-                       body=body, action=act, status_code=201)
+async def share(code: CodeInPath, body: ShareIn, key: ClaimerKey, request_id: RequestId) -> ShareOut:
+    return share_out(await gifting.share(code=code, customer_id=body.customer_id, ttl_hours=body.ttl_hours,
+                                         request_id=request_id, actor=actor_of(key)))
 
 
 @router.post("/shares/{token}/accept", summary="A friend accepts a share link: the coupon becomes theirs",
              responses=problems(404, 409))
-async def accept_share(token: TokenInPath, body: ShareActionIn, key: ClaimerKey,
-                       idempotency_key: IdempotencyKey = None) -> ShareOut:
-    async def act() -> ShareOut:
-        return share_out(await gifting.accept(token=token, customer_id=body.customer_id,
-                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/shares/accept",
-                       body={"token": token, **body.model_dump()}, action=act)
+async def accept_share(token: TokenInPath, body: ShareActionIn, key: ClaimerKey, request_id: RequestId) -> ShareOut:
+    return share_out(await gifting.accept(token=token, customer_id=body.customer_id, request_id=request_id,
+                                          actor=actor_of(key)))
 
 
 @router.post("/shares/{token}/revoke", summary="The giver takes a pending share link back",
              responses=problems(404, 409))
-async def revoke_share(token: TokenInPath, body: ShareActionIn, key: ClaimerKey,
-                       idempotency_key: IdempotencyKey = None) -> ShareOut:
-    async def act() -> ShareOut:
-        return share_out(await gifting.revoke(token=token, customer_id=body.customer_id,
-                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint="POST /coupons/shares/revoke",
-                       body={"token": token, **body.model_dump()}, action=act)
+async def revoke_share(token: TokenInPath, body: ShareActionIn, key: ClaimerKey, request_id: RequestId) -> ShareOut:
+    return share_out(await gifting.revoke(token=token, customer_id=body.customer_id, request_id=request_id,
+                                          actor=actor_of(key)))
 
 
 @router.get("/wallets/{customer_id}", summary="A customer's coupons by state", responses=problems(404))

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from coupons import claims, gifting, issues, wallet
-from coupons.api import CodeInPath, TokenInPath, actor_of, request_id_for, share_out, transition_out, write
+from coupons.api import CodeInPath, TokenInPath, actor_of, share_out, transition_out
 from coupons.models import CouponChannel, CouponState
 from coupons.schemas import CouponOut, ShareOut, TransitionOut
 from hub.auth.deps import require
@@ -41,8 +41,8 @@ from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.customers.models import IdentityKind
 from hub.customers.service import IdentityKey, get_or_create_by_identity, owner_of
+from hub.edge import APIRouter, RequestId
 from hub.errors import FieldError, NotFound, problems
-from hub.idempotency.service import IdempotencyKey
 from hub.schemas import DbId
 from hub.settings import get_settings
 
@@ -94,15 +94,10 @@ async def app_wallet(app_user_id: AppUserId, key: AppKey, state: CouponState | N
 
 @router.post("/users/{app_user_id}/claims", status_code=201, summary="Claim a coupon for an app user",
              responses=problems(404, 409))
-async def app_claim(app_user_id: AppUserId, body: AppClaimIn, key: AppKey,
-                    idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        customer = await get_or_create_by_identity(kind=IdentityKind.APP_USER, value=app_user_id)
-        return transition_out(await claims.claim(batch_id=body.batch_id, customer_id=customer.id, channel=CouponChannel.APP,
-                                       request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key, endpoint=f"POST /app/users/{app_user_id}/claims",
-                        body=body, action=act, status_code=201)
+async def app_claim(app_user_id: AppUserId, body: AppClaimIn, key: AppKey, request_id: RequestId) -> TransitionOut:
+    customer = await get_or_create_by_identity(kind=IdentityKind.APP_USER, value=app_user_id)
+    return transition_out(await claims.claim(batch_id=body.batch_id, customer_id=customer.id, channel=CouponChannel.APP,
+                                             request_id=request_id, actor=actor_of(key)))
 
 
 async def _known_customer(app_user_id: str) -> int:
@@ -120,56 +115,33 @@ def share_url(token: str) -> str:
 
 @router.post("/users/{app_user_id}/coupons/{code}/claim", summary="An app user claims a coupon issued to them",
              responses=problems(404, 409))
-async def app_claim_issued(app_user_id: AppUserId, code: CodeInPath, key: AppKey,
-                           idempotency_key: IdempotencyKey = None) -> TransitionOut:
-    async def act() -> TransitionOut:
-        return transition_out(await issues.claim_issued(
-            code=code, customer_id=await _known_customer(app_user_id), channel=CouponChannel.APP,
-            request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key,
-                       endpoint=f"POST /app/users/{app_user_id}/coupons/{code}/claim", body={"code": code},
-                       action=act)
+async def app_claim_issued(app_user_id: AppUserId, code: CodeInPath, key: AppKey, request_id: RequestId) -> TransitionOut:
+    return transition_out(await issues.claim_issued(
+        code=code, customer_id=await _known_customer(app_user_id), channel=CouponChannel.APP, request_id=request_id,
+        actor=actor_of(key)))
 
 
 @router.post("/users/{app_user_id}/coupons/{code}/shares", status_code=201,
              summary="An app user makes a single-use link giving the coupon to a friend", responses=problems(404, 409))
-async def app_share(app_user_id: AppUserId, code: CodeInPath, key: AppKey, body: AppShareIn | None = None,
-                    idempotency_key: IdempotencyKey = None) -> AppShareOut:
+async def app_share(app_user_id: AppUserId, code: CodeInPath, key: AppKey, request_id: RequestId,
+                    body: AppShareIn | None = None) -> AppShareOut:
     body = body or AppShareIn()
-
-    async def act() -> AppShareOut:
-        gift = await gifting.share(code=code, customer_id=await _known_customer(app_user_id),
-                                   ttl_hours=body.ttl_hours, request_id=request_id_for(key, idempotency_key),
-                                   actor=actor_of(key))
-        return AppShareOut(**dict(share_out(gift)), url=share_url(gift.share.token))
-
-    return await write(key=key, idempotency_key=idempotency_key,
-                       endpoint=f"POST /app/users/{app_user_id}/coupons/{code}/shares",
-                       body={"code": code, **body.model_dump()}, action=act, status_code=201)
+    gift = await gifting.share(code=code, customer_id=await _known_customer(app_user_id), ttl_hours=body.ttl_hours,
+                               request_id=request_id, actor=actor_of(key))
+    return AppShareOut(**dict(share_out(gift)), url=share_url(gift.share.token))
 
 
 @router.post("/users/{app_user_id}/shares/{token}/accept",
              summary="An app user accepts a friend's share link: the coupon becomes theirs",
              responses=problems(404, 409))
-async def app_accept_share(app_user_id: AppUserId, token: TokenInPath, key: AppKey,
-                           idempotency_key: IdempotencyKey = None) -> ShareOut:
-    async def act() -> ShareOut:
-        customer = await get_or_create_by_identity(kind=IdentityKind.APP_USER, value=app_user_id)
-        return share_out(await gifting.accept(token=token, customer_id=customer.id,
-                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key,
-                       endpoint=f"POST /app/users/{app_user_id}/shares/accept", body={"token": token}, action=act)
+async def app_accept_share(app_user_id: AppUserId, token: TokenInPath, key: AppKey, request_id: RequestId) -> ShareOut:
+    customer = await get_or_create_by_identity(kind=IdentityKind.APP_USER, value=app_user_id)
+    return share_out(await gifting.accept(token=token, customer_id=customer.id, request_id=request_id,
+                                          actor=actor_of(key)))
 
 
 @router.post("/users/{app_user_id}/shares/{token}/revoke", summary="An app user takes back a pending share link",
              responses=problems(404, 409))
-async def app_revoke_share(app_user_id: AppUserId, token: TokenInPath, key: AppKey,
-                           idempotency_key: IdempotencyKey = None) -> ShareOut:
-    async def act() -> ShareOut:
-        return share_out(await gifting.revoke(token=token, customer_id=await _known_customer(app_user_id),
-                                              request_id=request_id_for(key, idempotency_key), actor=actor_of(key)))
-
-    return await write(key=key, idempotency_key=idempotency_key,
-                       endpoint=f"POST /app/users/{app_user_id}/shares/revoke", body={"token": token}, action=act)
+async def app_revoke_share(app_user_id: AppUserId, token: TokenInPath, key: AppKey, request_id: RequestId) -> ShareOut:
+    return share_out(await gifting.revoke(token=token, customer_id=await _known_customer(app_user_id),
+                                          request_id=request_id, actor=actor_of(key)))

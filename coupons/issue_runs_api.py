@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from coupons import issue_runs
-from coupons.api import IssuerKey, write
+from coupons.api import IssuerKey
 from coupons.models import CouponChannel, CouponIssueRun, IssueRunStatus
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey
+from hub.edge import APIRouter
 from hub.schemas import DbId, OutTime, text
 
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
@@ -44,18 +44,12 @@ class IssueRunOut(BaseModel):
 
 @router.post("/batches/{batch_id}/issue-runs", status_code=202, responses=problems(404, 409),
              summary="Issue a coupon to each customer of a list, by job (answers at once; poll the run)")
-async def start_issue_run(batch_id: Annotated[DbId, Path()], body: IssueRunIn, key: IssuerKey,
-                          idempotency_key: IdempotencyKey = None) -> IssueRunOut:
+async def start_issue_run(batch_id: Annotated[DbId, Path()], body: IssueRunIn, key: IssuerKey) -> IssueRunOut:
     """A repeated offer_ref answers its first run as it stands, without reading the list again."""
-
-    async def act() -> IssueRunOut:
-        run, _ = await issue_runs.start(batch_id=batch_id, offer_ref=body.offer_ref, channel=body.channel,
-                                        customer_ids=body.customer_ids, created_by_id=key.key_id,
-                                        actor_role=key.role.value)
-        return await IssueRunOut.of(run)
-
-    return await write(key=key, idempotency_key=idempotency_key,
-                       endpoint=f"POST /coupons/batches/{batch_id}/issue-runs", body=body, action=act, status_code=202)
+    run, _ = await issue_runs.start(batch_id=batch_id, offer_ref=body.offer_ref, channel=body.channel,
+                                    customer_ids=body.customer_ids, created_by_id=key.key_id,
+                                    actor_role=key.role.value)
+    return await IssueRunOut.of(run)
 
 
 @router.get("/issue-runs/{run_id}", summary="An issue run and its outcomes so far", responses=problems(404))

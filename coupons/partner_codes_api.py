@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, UploadFile
+from fastapi import File, Path, UploadFile
 
 from coupons import partner_codes
 from coupons.partner_codes import LoadSummary, PoolSummary
 from hub.auth.deps import OpsKey
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.imports.api import read_upload
 from hub.schemas import DbId
 
@@ -33,18 +31,9 @@ async def load(
     batch_id: BatchId,
     key: OpsKey,
     file: Annotated[UploadFile, File(description="The partner's codes, UTF-8 or GB18030")],
-    idempotency_key: IdempotencyKey = None,
 ) -> LoadSummary:
     data, source = await read_upload(file, fallback_name="upload.txt")
-    codes = partner_codes.parse(data, source=source)
-
-    async def action() -> LoadSummary:
-        return await partner_codes.load(batch_id=batch_id, codes=codes, source=source)
-
-    body = {"batch_id": batch_id, "source": source, "sha256": hashlib.sha256(data).hexdigest()}
-    async with transaction():
-        return await idempotent(key=idempotency_key, principal=key, body=body, action=action, status_code=201,
-                                endpoint=f"POST /coupons/batches/{batch_id}/partner-codes")
+    return await partner_codes.load(batch_id=batch_id, codes=partner_codes.parse(data, source=source), source=source)
 
 
 @router.get("/batches/{batch_id}/partner-codes", responses=problems(404),

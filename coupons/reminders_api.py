@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from coupons import batches, reminders
@@ -17,6 +17,7 @@ from coupons.models import ReminderOutcome
 from hub.auth.deps import OpsKey
 from hub.errors import problems
 from hub.schemas import DbId
+from hub.edge import APIRouter
 
 router = APIRouter(prefix="/coupons/batches", tags=["coupons"], responses=problems(401, 403, 422))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from coupons import store_views
@@ -24,6 +24,7 @@ from hub.auth.service import Principal
 from hub.errors import InvalidInput, problems
 from hub.schemas import DbId, OutTime, Page, PageParams
 from hub.stores.models import Store
+from hub.edge import APIRouter
 
 router = APIRouter(prefix="/coupons/redemptions", tags=["coupons"], responses=problems(401, 403, 422))
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from hub import database, jobs
+from hub.edge import check_routes
 from hub.errors import install_error_handlers
 from hub.health import router as health_router
 from hub.links import lifecycle as links
@@ -91,4 +92,5 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.include_router(staffweb_router)  # /staff/: pages for staff inside WeCom
     app.include_router(coupon_pages_router)  # /s/coupons/: customers' coupon pages (H5)
     app.include_router(gift_pages_router)  # /s/gifts/: the page a coupon share link opens
+    check_routes(app)
     return app

@@ -1,27 +1,34 @@
 """Tortoise ORM set-up, and the one transaction helper every write goes through.
 
-``transaction()`` is the unit of work: the API handler or job that opens it owns the commit, services
-only run inside it. Work that must happen only once the change is durable (enqueueing outbox
-deliveries) is registered with ``after_commit`` and runs after the outermost block commits.
+``transaction()`` is the unit of work: the edge that opens it (``hub.edge`` for a request, the job
+runner for a job) owns the commit, services only run inside it. Work that must happen only once the
+change is durable (enqueueing outbox deliveries) is registered with ``after_commit`` and runs after
+the outermost block commits.
+
+Inside ``writes_need_transaction()`` (every request and every job) an INSERT, UPDATE or DELETE sent
+outside a transaction raises ``WriteOutsideTransaction``: the engine in ``hub.dbengine`` checks each
+statement, so the rule is held by the code, not by review.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hub.settings import Settings
 
 log = logging.getLogger("hub.database")
 
-# Every module holding models of the "hub" app; later packages add their own app with its own migrations.
+# Every module holding models of the one Tortoise app, "hub", whose migrations are hub/migrations.
 HUB_MODEL_MODULES = [
     "hub.auth.models",
     "hub.idempotency.models",
@@ -45,7 +52,7 @@ HUB_MODEL_MODULES = [
 def tortoise_config(settings: Settings) -> dict:
     """The Tortoise config for these settings, migrations modules included."""
     return {
-        "connections": {"default": _connection_url(settings)},
+        "connections": {"default": _guarded_connection(settings)},
         "apps": {
             "hub": {
                 "models": HUB_MODEL_MODULES,
@@ -69,6 +76,13 @@ def _connection_url(settings: Settings) -> str:
         if "busy_timeout" not in url:
             url += f"{sep}journal_mode=WAL&busy_timeout=10000&synchronous=NORMAL"
     return url
+
+
+def _guarded_connection(settings: Settings) -> dict:
+    """The connection's config with its engine wrapped by ``hub.dbengine``'s write check."""
+    db_info = expand_db_url(_connection_url(settings))
+    engine = db_info["engine"].rsplit(".", 1)[-1]  # "tortoise.backends.sqlite" -> hub.dbengine.sqlite
+    return {**db_info, "engine": f"hub.dbengine.{engine}"}
 
 
 async def connect(settings: Settings) -> bool:
@@ -114,10 +128,12 @@ _current: ContextVar[UnitOfWork | None] = ContextVar("hub_unit_of_work", default
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[UnitOfWork]:
-    """Open the unit of work, or join the one already open (then the outer block commits)."""
+    """Open the unit of work, or join the one already open: then the outer block commits, and this block is
+    a savepoint, so an error its caller catches (a refused claim shown as a page) undoes only this block."""
     outer = _current.get()
     if outer is not None:
-        yield outer
+        async with in_transaction("default"):
+            yield outer
         return
     uow = UnitOfWork()
     token = _current.set(uow)
@@ -135,3 +151,48 @@ def current_unit_of_work() -> UnitOfWork:
     if uow is None:
         raise RuntimeError("this write must run inside hub.database.transaction()")
     return uow
+
+
+class WriteOutsideTransaction(RuntimeError):
+    """A request or job wrote without opening ``transaction()``: a bug, never a client's fault."""
+
+
+_writes_need_transaction: ContextVar[bool] = ContextVar("hub_writes_need_transaction", default=False)
+_WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@contextmanager
+def writes_need_transaction():
+    """Within this block a write outside ``transaction()`` raises (the edge wraps requests and jobs)."""
+    token = _writes_need_transaction.set(True)
+    try:
+        yield
+    finally:
+        _writes_need_transaction.reset(token)
+
+
+@contextmanager
+def bare_writes_allowed():
+    """Jobs run here for now: an in-process job started from a request must not inherit its guard, and
+    some jobs still claim rows with a lone conditional UPDATE (see docs/architecture.md, the edge)."""
+    token = _writes_need_transaction.set(False)
+    try:
+        yield
+    finally:
+        _writes_need_transaction.reset(token)
+
+
+def check_bare_write(sql: str) -> None:
+    """Called by ``hub.dbengine`` for each statement sent outside a transaction."""
+    if _writes_need_transaction.get() and sql.lstrip()[:6].upper() in _WRITES:
+        raise WriteOutsideTransaction(f"write outside hub.database.transaction(): {sql[:80]}")
+
+
+@asynccontextmanager
+async def unique_or(error: Exception) -> AsyncIterator[None]:
+    """Turn a unique-constraint violation inside the block into ``error``, a typed client error: the
+    case a service's own existence check could not see because another request wrote meanwhile."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise error from exc

@@ -14,7 +14,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from tortoise.exceptions import DoesNotExist, IntegrityError
 
 log = logging.getLogger("hub.errors")
 
@@ -42,6 +41,7 @@ class HubError(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+    headers: dict[str, str] = {}  # e.g. Retry-After on an answer that asks the client to come back
 
     def __init__(self, detail: str = "", *, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail or self.title)
@@ -106,7 +106,8 @@ _TITLES = {
 
 
 def problem_response(
-    request: Request, *, status: int, slug: str, title: str, detail: str, errors: list[FieldError] | None = None
+    request: Request, *, status: int, slug: str, title: str, detail: str, errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = Problem(
         type=f"/problems/{slug}",
@@ -116,7 +117,7 @@ def problem_response(
         request_id=getattr(request.state, "request_id", None),
         errors=errors or [],
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {**(headers or {}), **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return JSONResponse(
         body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
@@ -148,7 +149,8 @@ def validation_errors(errors: list[dict]) -> list[FieldError]:
 def install_error_handlers(app: FastAPI) -> None:
     async def hub_error(request: Request, exc: HubError) -> JSONResponse:
         return problem_response(
-            request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors
+            request, status=exc.status, slug=exc.slug, title=exc.title, detail=exc.detail, errors=exc.errors,
+            headers=exc.headers,
         )
 
     async def request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -167,16 +169,6 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers.update(exc.headers)
         return response
 
-    async def does_not_exist(request: Request, exc: DoesNotExist) -> JSONResponse:
-        return problem_response(request, status=404, slug=NotFound.slug, title=NotFound.title, detail="Not found")
-
-    async def integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
-        # A unique or foreign-key rule caught a race the service did not; never a 500.
-        log.warning("integrity error turned into 409: %s", exc)
-        return problem_response(
-            request, status=409, slug=Conflict.slug, title=Conflict.title, detail="Conflicts with an existing record"
-        )
-
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, status=500, slug="internal", title="Internal error", detail="Internal error")
@@ -184,6 +176,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HubError, hub_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(DoesNotExist, does_not_exist)
-    app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(Exception, unexpected)

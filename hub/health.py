@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import database
 from hub.settings import get_settings
+from hub.edge import APIRouter
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("hub.health")

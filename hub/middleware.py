@@ -15,7 +15,7 @@ log = logging.getLogger("hub.access")
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def _route_template(scope) -> str:
+def route_template(scope) -> str:
     """The matched route's template (``/api/v1/stores/{store_id}``), so metrics do not explode per id."""
     # FastAPI ≥0.16x keeps included routers apart and records the full path here.
     effective = scope.get("fastapi", {}).get("effective_route_context")
@@ -111,7 +111,7 @@ class RequestContextMiddleware:
             await self.app(scope, counted_receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
+            route = route_template(scope)
             requests, latency = _metric_children(scope["method"], route, status)
             requests.inc()
             latency.observe(elapsed)

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
 
     # Seconds a checked API key is trusted without a lookup; a revocation reaches other processes within it.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Seconds a repeated write waits for the first one with its Idempotency-Key, then 409 "in progress".
+    idempotency_wait_seconds: float = Field(default=10.0, gt=0, le=60)
 
     # Jobs: retries apply the same way in arq workers and in the in-process runner.
     job_retry_base_seconds: float = Field(default=1.0, gt=0, le=60)

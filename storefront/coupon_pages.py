@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
@@ -43,6 +42,7 @@ from hub.regions.models import Region
 from hub.schemas import SHANGHAI
 from hub.stores.models import Store
 from storefront.barcode import barcode_svg
+from hub.edge import APIRouter
 
 router = APIRouter(prefix="/s/coupons", include_in_schema=False)
 

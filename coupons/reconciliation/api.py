@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
+from fastapi import Depends, File, Path, Query, UploadFile
 from fastapi.responses import Response
 
 from coupons.reconciliation import service
 from coupons.reconciliation.models import ReconciliationRun
 from coupons.reconciliation.schemas import ReconciliationOut, RunListItem
 from hub.auth.deps import OpsKey
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.imports.api import read_upload
 from hub.pagination import filter_given, paginate
 from hub.schemas import DbId, Page, PageParams, text
@@ -46,24 +45,14 @@ async def create_run(
     period_to: Annotated[date, Query(alias="to", description="Last Shanghai day of the period")],
     source: Annotated[text(64), Query(description="Whose file: the partner or system name")] = "partner",
     pos_journal: Annotated[UploadFile | None, File(description="The POS journal, for a three-way run")] = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> ReconciliationOut:
     data, file_name = await read_upload(file, fallback_name="upload.csv")
     pos_data, pos_file_name = (await read_upload(pos_journal, fallback_name="upload.csv") if pos_journal is not None
                                else (None, None))
-
-    async def action() -> ReconciliationOut:
-        run = await service.run_reconciliation(data=data, file_name=file_name, source=source,
-                                               period_from=period_from, period_to=period_to, pos_journal=pos_data,
-                                               pos_file_name=pos_file_name, created_by_id=key.key_id)
-        return await _out(run)
-
-    body = {"from": period_from, "to": period_to, "source": source, "file_name": file_name,
-            "sha256": service.sha256(data), "pos_file_name": pos_file_name,
-            "pos_sha256": service.sha256(pos_data) if pos_data is not None else None}
-    async with transaction():
-        return await idempotent(key=idempotency_key, principal=key, endpoint="coupons.reconciliations.create",
-                                body=body, action=action, status_code=201)
+    run = await service.run_reconciliation(data=data, file_name=file_name, source=source,
+                                           period_from=period_from, period_to=period_to, pos_journal=pos_data,
+                                           pos_file_name=pos_file_name, created_by_id=key.key_id)
+    return await _out(run)
 
 
 @router.get("", summary="Reconciliation runs, oldest first (filter by source or a day the period covers)")

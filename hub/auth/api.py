@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from hub.auth.deps import CurrentKey
 from hub.auth.models import Role
 from hub.errors import problems
+from hub.edge import APIRouter
 
 router = APIRouter(tags=["auth"], responses=problems(401))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from hub.auth.models import STORE_SCOPED_ROLES, ApiKey, Role
+from hub.database import transaction
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from hub.settings import get_settings
 from hub.staff.models import Staff
@@ -138,7 +139,8 @@ async def authenticate(token: str | None) -> Principal:
         raise Unauthenticated("This API key was revoked")
     now = datetime.now(timezone.utc)
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
-        await ApiKey.filter(id=key.id).update(last_used_at=now)
+        async with transaction():  # a write on a read request: its own small unit of work
+            await ApiKey.filter(id=key.id).update(last_used_at=now)
     principal = Principal(key.id, key.prefix, Role(key.role), key.store_id, key.staff_id)
     principal_cache.put(digest, principal, get_settings().auth_cache_seconds)
     return principal

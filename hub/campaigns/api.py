@@ -1,19 +1,17 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import HUMANS, OpsKey, require
 from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.campaigns import service
-from hub.campaigns.models import Campaign, CampaignStatus
+from hub.campaigns.models import CampaignStatus
 from hub.campaigns.schemas import CampaignIn, CampaignOut, CampaignPatch
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.schemas import DbId, InTime, Page, PageParams, SearchText
 
@@ -44,56 +42,26 @@ async def get_campaign(key: ReaderKey, campaign_id: CampaignId) -> CampaignOut:
 
 
 @router.post("", status_code=201, summary="Draft a campaign")
-async def create_campaign(body: CampaignIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> CampaignOut:
-    async def create() -> CampaignOut:
-        return CampaignOut.of(await service.create_campaign(**body.model_dump(), drafted_by_id=key.key_id))
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /campaigns", body=body, action=create, status_code=201
-        )
+async def create_campaign(body: CampaignIn, key: OpsKey) -> CampaignOut:
+    return CampaignOut.of(await service.create_campaign(**body.model_dump(), drafted_by_id=key.key_id))
 
 
 @router.patch("/{campaign_id}", summary="Change a draft campaign", responses=problems(404, 409))
 async def patch_campaign(campaign_id: CampaignId, body: CampaignPatch, key: OpsKey) -> CampaignOut:
-    async with transaction():
-        changes = body.model_dump(exclude_unset=True)
-        return CampaignOut.of(await service.update_campaign(campaign_id=campaign_id, changes=changes))
-
-
-async def _transition(
-    *, name: str, campaign_id: int, key: Principal, idempotency_key: str | None,
-    call: Callable[[], Awaitable[Campaign]],
-) -> CampaignOut:
-    async def act() -> CampaignOut:
-        return CampaignOut.of(await call())
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint=f"POST /campaigns/{campaign_id}/{name}",
-            body={"campaign_id": campaign_id}, action=act,
-        )
+    changes = body.model_dump(exclude_unset=True)
+    return CampaignOut.of(await service.update_campaign(campaign_id=campaign_id, changes=changes))
 
 
 @router.post("/{campaign_id}/approve", summary="Approve a draft (ops, not the drafter)", responses=problems(404, 409))
-async def approve_campaign(campaign_id: CampaignId, key: ApproverKey, idempotency_key: IdempotencyKey = None) -> CampaignOut:
-    return await _transition(
-        name="approve", campaign_id=campaign_id, key=key, idempotency_key=idempotency_key,
-        call=lambda: service.approve_campaign(campaign_id=campaign_id, approver_id=key.key_id),
-    )
+async def approve_campaign(campaign_id: CampaignId, key: ApproverKey) -> CampaignOut:
+    return CampaignOut.of(await service.approve_campaign(campaign_id=campaign_id, approver_id=key.key_id))
 
 
 @router.post("/{campaign_id}/start", summary="Start an approved campaign now", responses=problems(404, 409))
-async def start_campaign(campaign_id: CampaignId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> CampaignOut:
-    return await _transition(
-        name="start", campaign_id=campaign_id, key=key, idempotency_key=idempotency_key,
-        call=lambda: service.start_campaign(campaign_id=campaign_id),
-    )
+async def start_campaign(campaign_id: CampaignId, key: OpsKey) -> CampaignOut:
+    return CampaignOut.of(await service.start_campaign(campaign_id=campaign_id))
 
 
 @router.post("/{campaign_id}/end", summary="End (or cancel) a campaign", responses=problems(404, 409))
-async def end_campaign(campaign_id: CampaignId, key: OpsKey, idempotency_key: IdempotencyKey = None) -> CampaignOut:
-    return await _transition(
-        name="end", campaign_id=campaign_id, key=key, idempotency_key=idempotency_key,
-        call=lambda: service.end_campaign(campaign_id=campaign_id),
-    )
+async def end_campaign(campaign_id: CampaignId, key: OpsKey) -> CampaignOut:
+    return CampaignOut.of(await service.end_campaign(campaign_id=campaign_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import HumanKey
 from hub.auth.models import Role
@@ -12,9 +12,8 @@ from hub.auth.service import Principal
 from hub.codes import service
 from hub.codes.models import CodeKind
 from hub.codes.schemas import CodeIn, CodeOut, CodePatch, Tag
-from hub.database import transaction
 from hub.errors import Forbidden, problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageParams, SearchText
 
@@ -65,26 +64,18 @@ async def get_code(key: HumanKey, code_id: CodeId) -> CodeOut:
 
 
 @router.post("", status_code=201, summary="Create a code (staff keys: for themselves)", responses=problems(409))
-async def create_code(body: CodeIn, key: HumanKey, idempotency_key: IdempotencyKey = None) -> CodeOut:
-    async def create() -> CodeOut:
-        fields = body.model_dump()
-        fields.update(service.scoped_ids(key, kind=body.kind, store_id=body.store_id, staff_id=body.staff_id))
-        return CodeOut.of(await service.create_code(**fields, created_by_id=key.key_id, principal=key))
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /codes", body=body, action=create, status_code=201
-        )
+async def create_code(body: CodeIn, key: HumanKey) -> CodeOut:
+    fields = body.model_dump()
+    fields.update(service.scoped_ids(key, kind=body.kind, store_id=body.store_id, staff_id=body.staff_id))
+    return CodeOut.of(await service.create_code(**fields, created_by_id=key.key_id, principal=key))
 
 
 @router.patch("/{code_id}", summary="Change a code (bumps its version)", responses=problems(404, 409))
 async def patch_code(code_id: CodeId, body: CodePatch, key: HumanKey) -> CodeOut:
-    async with transaction():
-        changes = body.model_dump(exclude_unset=True)
-        return CodeOut.of(await service.update_code(code_id=code_id, changes=changes, principal=key))
+    changes = body.model_dump(exclude_unset=True)
+    return CodeOut.of(await service.update_code(code_id=code_id, changes=changes, principal=key))
 
 
 @router.post("/{code_id}/disable", summary="Disable a code: its link stops redirecting", responses=problems(404))
 async def disable_code(code_id: CodeId, key: HumanKey) -> CodeOut:
-    async with transaction():
-        return CodeOut.of(await service.disable_code(code_id=code_id, principal=key))
+    return CodeOut.of(await service.disable_code(code_id=code_id, principal=key))

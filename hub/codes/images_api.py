@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
+from fastapi import Depends, File, Path, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
@@ -36,6 +36,7 @@ from hub.regions.models import Region
 from hub.schemas import DbId
 from hub.stores.models import Store, StoreLogo
 from hub.stores.service import StoreNotFound
+from hub.edge import APIRouter
 
 router = APIRouter(tags=["codes"])
 

@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,7 @@ from hub.events import stats
 from hub.events.stats import GroupBy, ScanFilter
 from hub.schemas import DbId
 from hub.staff.models import Staff
+from hub.edge import APIRouter
 
 router = APIRouter(tags=["stats"], responses=problems(401, 403, 422))
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import OpsKey, require
 from hub.auth.models import Role
@@ -19,9 +19,8 @@ from hub.customers.schemas import (
     IdentityLinkIn,
     Phone,
 )
-from hub.database import transaction
 from hub.errors import Forbidden, problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageParams, text
 
@@ -57,19 +56,8 @@ async def get_customer(key: OpsKey, customer_id: Annotated[CustomerId, Path()]) 
 
 
 @router.post("", status_code=201, summary="Create a customer", responses=problems(409))
-async def create_customer(body: CustomerIn, key: WriterKey, idempotency_key: IdempotencyKey = None) -> CustomerOut:
-    async def create() -> CustomerOut:
-        return CustomerOut.of(await service.create_customer(**body.model_dump()))
-
-    # The stored fingerprint is built from the keyed hash, never the clear number.
-    fingerprint = body.model_dump(mode="json")
-    if body.phone is not None:
-        fingerprint["phone"] = service.phone_identity(body.phone).value
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /customers", body=fingerprint, action=create,
-            status_code=201,
-        )
+async def create_customer(body: CustomerIn, key: WriterKey) -> CustomerOut:
+    return CustomerOut.of(await service.create_customer(**body.model_dump()))
 
 
 @router.post("/{customer_id}/identities", summary="Link an identity (a verified one merges)",
@@ -77,18 +65,14 @@ async def create_customer(body: CustomerIn, key: WriterKey, idempotency_key: Ide
 async def link_identity(
     customer_id: Annotated[CustomerId, Path()], body: IdentityLinkIn, key: WriterKey
 ) -> CustomerOut:
-    async with transaction():
-        customer = await merge.link_identity(customer_id=customer_id, **body.model_dump())
-        return CustomerOut.of(customer)
+    return CustomerOut.of(await merge.link_identity(customer_id=customer_id, **body.model_dump()))
 
 
 @router.put("/{customer_id}/channels/{channel}", summary="Set consent on one channel", responses=problems(404, 409))
 async def put_channel(
     customer_id: Annotated[CustomerId, Path()], channel: Channel, body: ChannelIn, key: WriterKey
 ) -> ChannelOut:
-    async with transaction():
-        row = await service.set_channel(customer_id=customer_id, channel=channel, **body.model_dump())
-        return ChannelOut.of(row)
+    return ChannelOut.of(await service.set_channel(customer_id=customer_id, channel=channel, **body.model_dump()))
 
 
 @router.put("/{customer_id}/do-not-disturb", summary="Set the global do-not-disturb flag",
@@ -96,5 +80,4 @@ async def put_channel(
 async def put_do_not_disturb(
     customer_id: Annotated[CustomerId, Path()], body: DoNotDisturbIn, key: WriterKey
 ) -> CustomerOut:
-    async with transaction():
-        return CustomerOut.of(await service.set_do_not_disturb(customer_id=customer_id, **body.model_dump()))
+    return CustomerOut.of(await service.set_do_not_disturb(customer_id=customer_id, **body.model_dump()))

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
+from hub.customers.phones import normalise_phone
 from hub.schemas import Code, OutTime, text
 
 # Customers are the one table expected to pass 2**31 rows, so their ids are bigint.
 CustomerId = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Phone = text(32)  # a clear number, only ever hashed and masked by the service
+# A clear number, normalised on the way in (so two spellings are one request), then only ever hashed and
+# masked by the service. A bad number is a 422 on the field whose message never repeats the number.
+Phone = Annotated[text(32), AfterValidator(normalise_phone)]
 
 
 class IdentityIn(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.phones import InvalidPhone, mask_phone, phone_hash
+from hub.database import unique_or
 from hub.errors import Conflict, FieldError, InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.regions.models import Region
@@ -25,6 +26,11 @@ class CustomerNotFound(NotFound):
 
 class IdentityTaken(Conflict):
     title = "The identity belongs to another customer"
+
+
+class IdentityRace(Conflict):
+    title = "Another request made this customer at the same moment"
+    headers = {"Retry-After": "1"}
 
 
 class CustomerMerged(Conflict):
@@ -86,15 +92,18 @@ async def get_or_create_by_identity(*, kind: IdentityKind, value: str, verified:
     customer_id = await owner_of(key)
     if customer_id is None:
         customer = await Customer.create(phone_masked=key.masked)
-        await Identity.create(customer=customer, kind=key.kind, value=key.value, verified=verified)
+        async with unique_or(IdentityRace("Another request made this customer at the same moment; retry")):
+            await Identity.create(customer=customer, kind=key.kind, value=key.value, verified=verified)
         customer_id = customer.id
     elif verified:
         await Identity.filter(kind=key.kind, value=key.value, verified=False).update(verified=True, updated_at=_now())
     return await get_customer(customer_id=customer_id)
 
 
-def identity_taken(field: str, key: IdentityKey, owner_id: int) -> IdentityTaken:
-    message = f"this {key.kind.value} already belongs to customer {owner_id}"
+def identity_taken(field: str, key: IdentityKey, owner_id: int | None) -> IdentityTaken:
+    """The 409 naming the field; the owner is unknown when a concurrent request took the identity."""
+    owner = f"customer {owner_id}" if owner_id is not None else "another customer"
+    message = f"this {key.kind.value} already belongs to {owner}"
     return IdentityTaken(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
 
 
@@ -135,8 +144,9 @@ async def create_customer(
         region_id=region.id if region else (store.region_id if store else None),
         home_store=store,
     )
-    for _, key, verified in wanted:
-        await Identity.create(customer=customer, kind=key.kind, value=key.value, verified=verified)
+    for field, key, verified in wanted:
+        async with unique_or(identity_taken(field, key, None)):  # a twin request got past the check first
+            await Identity.create(customer=customer, kind=key.kind, value=key.value, verified=verified)
     return await get_customer(customer_id=customer.id)
 
 

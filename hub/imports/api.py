@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import File, Query, UploadFile
 
 from hub.auth.deps import OpsKey
-from hub.database import transaction
+from hub.edge import APIRouter
 from hub.errors import problems
 from hub.imports import service
 from hub.imports.kinds import ImportKind
@@ -28,8 +28,7 @@ async def import_file(
     dry_run: Annotated[bool, Query(description="Check and count, write nothing")] = False,
 ) -> ImportReport:
     data, _ = await read_upload(file, fallback_name="The file")
-    async with transaction():
-        return await service.import_csv(kind=kind, data=data, dry_run=dry_run)
+    return await service.import_csv(kind=kind, data=data, dry_run=dry_run)
 
 
 async def read_upload(upload: UploadFile, *, fallback_name: str) -> tuple[bytes, str]:

@@ -6,11 +6,13 @@ retried with exponential backoff until ``max_tries``, then the job fails for goo
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hub.database import bare_writes_allowed
 from hub.metrics import JOBS
 
 log = logging.getLogger("hub.jobs")
@@ -66,7 +68,7 @@ def job(*, max_tries: int = 5, timeout_seconds: float = 60, lane: str = DEFAULT_
         raise ValueError(f"unknown lane {lane!r}")
 
     def register(func: JobFunc) -> JobFunc:
-        JOBS_BY_NAME[func.__name__] = JobSpec(func.__name__, func, max_tries, timeout_seconds, lane)
+        JOBS_BY_NAME[func.__name__] = JobSpec(func.__name__, _job_edge(func), max_tries, timeout_seconds, lane)
         return func
 
     return register
@@ -78,10 +80,21 @@ def periodic(*, every_seconds: int):
         raise ValueError("every_seconds must divide a minute or be whole minutes")
 
     def register(func: JobFunc) -> JobFunc:
-        PERIODIC[func.__name__] = PeriodicSpec(func.__name__, func, every_seconds)
+        PERIODIC[func.__name__] = PeriodicSpec(func.__name__, _job_edge(func), every_seconds)
         return func
 
     return register
+
+
+def _job_edge(func: JobFunc) -> JobFunc:
+    """The job as the runners call it: under the same rules wherever it was enqueued from."""
+
+    @functools.wraps(func)
+    async def run(ctx: dict, *args: Any) -> Any:
+        with bare_writes_allowed():
+            return await func(ctx, *args)
+
+    return run
 
 
 def retry_delay(spec: JobSpec, job_try: int) -> float | None:

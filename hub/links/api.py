@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 
-from fastapi import APIRouter
 from starlette.routing import Route
 
 from hub.links import pages
@@ -28,6 +27,7 @@ from hub.links.tokens import Signer, derive_key
 from hub.links.useragents import UserAgent, classify_header
 from hub.links.visitors import Hasher, from_cookie, new_id, set_cookie
 from hub.settings import Settings, get_settings
+from hub.edge import APIRouter
 
 log = logging.getLogger("hub.links")
 

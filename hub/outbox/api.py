@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import OpsKey
-from hub.database import transaction
+from hub.edge import APIRouter
 from hub.errors import problems
 from hub.outbox import service
 from hub.outbox.models import OutboxMessage, OutboxStatus
@@ -44,6 +44,5 @@ async def list_outbox(
 
 @router.post("/{message_id}/replay", summary="Give a dead message fresh attempts", responses=problems(404))
 async def replay(key: OpsKey, message_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> OutboxOut:
-    async with transaction():
-        await service.replay(message_id=message_id)
+    await service.replay(message_id=message_id)  # 404 unless the message is dead, so it exists below
     return OutboxOut.model_validate(await OutboxMessage.get(id=message_id))

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import CurrentKey, OpsKey
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.products import service
 from hub.products.models import ProductCategory
@@ -39,18 +38,11 @@ async def get_product(key: CurrentKey, product_id: Annotated[DbId, Path()]) -> P
 
 
 @router.post("", status_code=201, summary="Create a product", responses=problems(409))
-async def create_product(body: ProductIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> ProductOut:
-    async def create() -> ProductOut:
-        return ProductOut.model_validate(await service.create_product(**body.model_dump()))
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /products", body=body, action=create, status_code=201
-        )
+async def create_product(body: ProductIn, key: OpsKey) -> ProductOut:
+    return ProductOut.model_validate(await service.create_product(**body.model_dump()))
 
 
 @router.patch("/{product_id}", summary="Change a product", responses=problems(404))
 async def patch_product(product_id: Annotated[DbId, Path()], body: ProductPatch, key: OpsKey) -> ProductOut:
-    async with transaction():
-        product = await service.update_product(product_id=product_id, changes=body.model_dump(exclude_none=True))
-        return ProductOut.model_validate(product)
+    product = await service.update_product(product_id=product_id, changes=body.model_dump(exclude_none=True))
+    return ProductOut.model_validate(product)

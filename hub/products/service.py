@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.products.models import Product, ProductCategory
@@ -24,12 +25,13 @@ async def get_product(*, product_id: int) -> Product:
 async def create_product(
     *, sku: str, name: str, category: ProductCategory, price_fen: int, description: str = "", active: bool = True
 ) -> Product:
-    # A race past this check hits the unique index and becomes a 409 in the error handler.
+    taken = InvalidInput.field("sku", f"product {sku} already exists")
     if await Product.exists(sku=sku):
-        raise InvalidInput.field("sku", f"product {sku} already exists")
-    return await Product.create(
-        sku=sku, name=name, category=category, price_fen=price_fen, description=description, active=active
-    )
+        raise taken
+    async with unique_or(taken):  # a twin request got past the check first
+        return await Product.create(
+            sku=sku, name=name, category=category, price_fen=price_fen, description=description, active=active
+        )
 
 
 async def update_product(*, product_id: int, changes: dict[str, Any]) -> Product:

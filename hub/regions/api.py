@@ -2,12 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import CurrentKey, OpsKey
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.regions import service
 from hub.regions.models import RegionLevel
@@ -35,20 +34,13 @@ async def get_region(key: CurrentKey, region_id: Annotated[DbId, Path()]) -> Reg
 
 
 @router.post("", status_code=201, summary="Create a region", responses=problems(409))
-async def create_region(body: RegionIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> RegionOut:
-    async def create() -> RegionOut:
-        return RegionOut.model_validate(await service.create_region(**body.model_dump()))
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /regions", body=body, action=create, status_code=201
-        )
+async def create_region(body: RegionIn, key: OpsKey) -> RegionOut:
+    return RegionOut.model_validate(await service.create_region(**body.model_dump()))
 
 
 @router.patch("/{region_id}", summary="Rename a region", responses=problems(404))
 async def patch_region(region_id: Annotated[DbId, Path()], body: RegionPatch, key: OpsKey) -> RegionOut:
-    async with transaction():
-        region = await service.get_region(region_id=region_id)
-        if body.name is not None:
-            region = await service.rename_region(region_id=region_id, name=body.name)
-        return RegionOut.model_validate(region)
+    region = await service.get_region(region_id=region_id)
+    if body.name is not None:
+        region = await service.rename_region(region_id=region_id, name=body.name)
+    return RegionOut.model_validate(region)

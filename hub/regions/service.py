@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.regions.models import PARENT_LEVEL, Region, RegionLevel
@@ -36,10 +37,12 @@ async def resolve_parent(*, level: RegionLevel, parent_code: str | None) -> Regi
 
 
 async def create_region(*, code: str, name: str, level: RegionLevel, parent_code: str | None) -> Region:
+    taken = InvalidInput.field("code", f"region {code} already exists")
     if await Region.exists(code=code):
-        raise InvalidInput.field("code", f"region {code} already exists")
+        raise taken
     parent = await resolve_parent(level=level, parent_code=parent_code)
-    return await Region.create(code=code, name=name, level=level, parent=parent)
+    async with unique_or(taken):  # a twin request got past the check first
+        return await Region.create(code=code, name=name, level=level, parent=parent)
 
 
 async def rename_region(*, region_id: int, name: str) -> Region:

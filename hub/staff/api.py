@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import HumanKey, ManagerKey
 from hub.auth.models import STORE_SCOPED_ROLES
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageParams, SearchText
 from hub.staff import service
@@ -45,28 +44,21 @@ async def get_staff(key: HumanKey, staff_id: Annotated[DbId, Path()]) -> StaffOu
 
 @router.post("", status_code=201, summary="Add a staff member (store managers: to their own store)",
              responses=problems(409))
-async def create_staff(body: StaffIn, key: ManagerKey, idempotency_key: IdempotencyKey = None) -> StaffOut:
-    async def create() -> StaffOut:
-        store = await get_store_by_code(code=body.store_code)
-        key.require_store(store.id)
-        fields = body.model_dump(exclude={"store_code"})
-        return StaffOut.model_validate(await service.create_staff(store_id=store.id, **fields))
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /staff", body=body, action=create, status_code=201
-        )
+async def create_staff(body: StaffIn, key: ManagerKey) -> StaffOut:
+    store = await get_store_by_code(code=body.store_code)
+    key.require_store(store.id)
+    fields = body.model_dump(exclude={"store_code"})
+    return StaffOut.model_validate(await service.create_staff(store_id=store.id, **fields))
 
 
 @router.patch("/{staff_id}", summary="Change a staff member (store managers: within their own store)",
               responses=problems(404, 409))
 async def patch_staff(staff_id: Annotated[DbId, Path()], body: StaffPatch, key: ManagerKey) -> StaffOut:
     changes = body.model_dump(exclude_unset=True)
-    async with transaction():
-        staff = await service.lock_staff(staff_id=staff_id)
-        key.require_store(staff.store_id)
-        store_id = None
-        if (store_code := changes.pop("store_code", None)) is not None:
-            store_id = (await get_store_by_code(code=store_code)).id
-            key.require_store(store_id)  # a store manager cannot hand staff to another store
-        return StaffOut.model_validate(await service.update_staff(staff=staff, store_id=store_id, **changes))
+    staff = await service.lock_staff(staff_id=staff_id)
+    key.require_store(staff.store_id)
+    store_id = None
+    if (store_code := changes.pop("store_code", None)) is not None:
+        store_id = (await get_store_by_code(code=store_code)).id
+        key.require_store(store_id)  # a store manager cannot hand staff to another store
+    return StaffOut.model_validate(await service.update_staff(staff=staff, store_id=store_id, **changes))

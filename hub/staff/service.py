@@ -7,6 +7,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.staff.models import Staff, StaffRole
@@ -38,10 +39,13 @@ async def create_staff(
     *, staff_no: str, name: str, store_id: int, role: StaffRole = StaffRole.CLERK, wecom_userid: str | None = None
 ) -> Staff:
     """Add a staff member; the caller resolved the store (and checked the key may act for it)."""
+    taken = InvalidInput.field("staff_no", f"staff member {staff_no} already exists")
     if await Staff.exists(staff_no=staff_no):
-        raise InvalidInput.field("staff_no", f"staff member {staff_no} already exists")
+        raise taken
     await _check_wecom_userid_free(wecom_userid)
-    staff = await Staff.create(staff_no=staff_no, name=name, store_id=store_id, role=role, wecom_userid=wecom_userid)
+    async with unique_or(taken):  # a twin request got past the checks first
+        staff = await Staff.create(staff_no=staff_no, name=name, store_id=store_id, role=role,
+                                   wecom_userid=wecom_userid)
     return await get_staff(staff_id=staff.id)
 
 

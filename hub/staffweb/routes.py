@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 
@@ -27,6 +27,7 @@ from hub.staffweb.session import (
 )
 from hub.wecom.connection import WecomNotConfigured, wecom_client
 from hub.wecom.models import ContactStatus, ContactWayStatus
+from hub.edge import APIRouter
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from hub.auth.deps import HUMANS, OpsKey, require
 from hub.auth.models import STORE_SCOPED_ROLES, Role
 from hub.auth.service import Principal
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.regions.service import region_ids_under
 from hub.schemas import DbId, Page, PageParams, SearchText
@@ -45,18 +44,11 @@ async def get_store(key: StoreReader, store_id: Annotated[DbId, Path()]) -> Stor
 
 
 @router.post("", status_code=201, summary="Create a store", responses=problems(409))
-async def create_store(body: StoreIn, key: OpsKey, idempotency_key: IdempotencyKey = None) -> StoreOut:
-    async def create() -> StoreOut:
-        return StoreOut.model_validate(await service.create_store(**body.model_dump()))
-
-    async with transaction():
-        return await idempotent(
-            key=idempotency_key, principal=key, endpoint="POST /stores", body=body, action=create, status_code=201
-        )
+async def create_store(body: StoreIn, key: OpsKey) -> StoreOut:
+    return StoreOut.model_validate(await service.create_store(**body.model_dump()))
 
 
 @router.patch("/{store_id}", summary="Change a store", responses=problems(404, 409))
 async def patch_store(store_id: Annotated[DbId, Path()], body: StorePatch, key: OpsKey) -> StoreOut:
-    async with transaction():
-        store = await service.update_store(store_id=store_id, **body.model_dump(exclude_unset=True))
-        return StoreOut.model_validate(store)
+    store = await service.update_store(store_id=store_id, **body.model_dump(exclude_unset=True))
+    return StoreOut.model_validate(store)

@@ -6,6 +6,7 @@ from typing import Any
 
 from tortoise.queryset import QuerySet
 
+from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.regions.models import Region, RegionLevel
@@ -53,13 +54,15 @@ async def create_store(
     longitude: float | None = None,
     active: bool = True,
 ) -> Store:
+    taken = InvalidInput.field("code", f"store {code} already exists")
     if await Store.exists(code=code):
-        raise InvalidInput.field("code", f"store {code} already exists")
+        raise taken
     region = await _region_by_code(region_code)
-    store = await Store.create(
-        code=code, name=name, kind=kind, region=region, address=address, phone=phone,
-        latitude=latitude, longitude=longitude, active=active,
-    )
+    async with unique_or(taken):  # a twin request got past the check first
+        store = await Store.create(
+            code=code, name=name, kind=kind, region=region, address=address, phone=phone,
+            latitude=latitude, longitude=longitude, active=active,
+        )
     return await get_store(store_id=store.id)
 
 

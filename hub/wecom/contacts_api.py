@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from hub.auth.deps import HumanKey
 from hub.auth.models import STORE_SCOPED_ROLES, Role
@@ -15,6 +15,7 @@ from hub.errors import Forbidden, problems
 from hub.pagination import filter_given, paginate
 from hub.schemas import InTime, Out, OutTime, Page, PageParams
 from hub.wecom.models import ContactStatus, StaffContact
+from hub.edge import APIRouter
 
 router = APIRouter(prefix="/wecom", tags=["wecom"], responses=problems(401, 403, 422))
 Id = Annotated[int | None, Query(ge=1, le=2**31 - 1)]

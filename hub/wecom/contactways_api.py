@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from fastapi import APIRouter
 
 from hub.auth.deps import HumanKey
 from hub.codes import service as codes
 from hub.codes.api import CodeId
-from hub.database import transaction
 from hub.errors import problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.edge import APIRouter
 from hub.wecom import contactways
 from hub.wecom.schemas import ContactWayIn, ContactWayOut
 
@@ -27,20 +25,14 @@ async def get_contact_way(code_id: CodeId, key: HumanKey) -> ContactWayOut:
 
 @router.put("/{code_id}/wecom", summary="Replace the contact way's settings (applied in WeCom by a job)",
             responses=problems(409))
-async def put_contact_way(code_id: CodeId, body: ContactWayIn, key: HumanKey,
-                          idempotency_key: IdempotencyKey = None) -> ContactWayOut:
-    async def configure() -> ContactWayOut:
-        code = await codes.get_code(code_id=code_id)
-        codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
-        members = None if body.members is None else [m.setting() for m in body.members]
-        await contactways.configure(
-            code=code, welcome_text=body.welcome_text, welcome_link_url=body.welcome_link_url,
-            welcome_link_title=body.welcome_link_title,
-            welcome_coupon_batch_id=body.welcome_coupon_batch_id, tag_names=body.tag_names, daily_cap=body.daily_cap,
-            skip_verify=body.skip_verify, members=members,
-        )
-        return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))
-
-    async with transaction():
-        return await idempotent(key=idempotency_key, principal=key, endpoint=f"PUT /codes/{code_id}/wecom",
-                                body=body, action=configure)
+async def put_contact_way(code_id: CodeId, body: ContactWayIn, key: HumanKey) -> ContactWayOut:
+    code = await codes.get_code(code_id=code_id)
+    codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
+    members = None if body.members is None else [m.setting() for m in body.members]
+    await contactways.configure(
+        code=code, welcome_text=body.welcome_text, welcome_link_url=body.welcome_link_url,
+        welcome_link_title=body.welcome_link_title,
+        welcome_coupon_batch_id=body.welcome_coupon_batch_id, tag_names=body.tag_names, daily_cap=body.daily_cap,
+        skip_verify=body.skip_verify, members=members,
+    )
+    return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))

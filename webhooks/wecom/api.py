@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 
 from connectors.wecom.crypto import MAX_BODY_BYTES, CallbackCrypto, CallbackRejected, parse_fields
@@ -21,6 +21,7 @@ from hub.database import transaction
 from hub.errors import problems
 from hub.settings import get_settings
 from webhooks.wecom import service
+from hub.edge import APIRouter
 
 log = logging.getLogger("webhooks.wecom")
 
