@@ -211,7 +211,8 @@ async def funnel(*, filters: ScanFilter) -> dict[str, int]:
       last touch once identified, so a customer on two phones counts twice.
     - ``bots``: scans flagged as bots or link previews, reported apart and in no other figure.
 
-    WeCom adds, orders and redemptions are not tracked yet and are left out rather than shown as zeros.
+    WeCom adds, claims and redemptions are recorded as funnel events too, but this report stops at the
+    visit: the funnel reports (a later issue) carry them, rather than this one showing half a funnel.
     """
     totals = await scan_totals(filters=filters)
     return {"scans": totals["scans"], "unique_scanners": totals["unique_scanners"],
