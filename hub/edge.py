@@ -67,9 +67,11 @@ _claim: ContextVar[_Claim | None] = ContextVar("hub_idempotency_claim", default=
 class HubRoute(APIRoute):
     """An API route whose writes are one unit of work each, idempotent under a client's key."""
 
+    opens_transaction = True
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ()}
-        if methods - SAFE_METHODS:
+        if methods - SAFE_METHODS and self.opens_transaction:
             extra = dict(kwargs.get("openapi_extra") or {})
             extra["parameters"] = [*extra.get("parameters", []), _IDEMPOTENCY_PARAMETER]
             kwargs["openapi_extra"] = extra
@@ -81,18 +83,27 @@ class HubRoute(APIRoute):
 
         async def edge(request: Request) -> Response:
             with writes_need_transaction():
-                if request.method in SAFE_METHODS:
+                if request.method in SAFE_METHODS or not self.opens_transaction:
                     return await handler(request)
                 return await _write(request, handler)
 
         return edge
 
 
-class APIRouter(fastapi.APIRouter):
-    """The router every package uses: its routes are ``HubRoute``s."""
+class SelfCommittingRoute(HubRoute):
+    """A route whose handler opens its own transaction, for an answer that depends on whether the write
+    could happen at all (a webhook tells its sender to retry when the database is down). No Idempotency-Key:
+    such callers dedup by their own key."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(route_class=HubRoute, **kwargs)
+    opens_transaction = False
+
+
+class APIRouter(fastapi.APIRouter):
+    """The router every package uses: its routes are ``HubRoute``s (``own_transactions=True``: a
+    ``SelfCommittingRoute``'s, still under the bare-write guard)."""
+
+    def __init__(self, *, own_transactions: bool = False, **kwargs: Any) -> None:
+        super().__init__(route_class=SelfCommittingRoute if own_transactions else HubRoute, **kwargs)
 
 
 async def _write(request: Request, handler: Handler) -> Response:

@@ -25,7 +25,8 @@ from hub.edge import APIRouter
 
 log = logging.getLogger("webhooks.wecom")
 
-router = APIRouter(prefix="/webhooks/wecom", tags=["webhooks"])
+# The receipt's own transaction: a receipt that cannot be stored is a 503, so WeCom retries.
+router = APIRouter(prefix="/webhooks/wecom", tags=["webhooks"], own_transactions=True)
 
 Signature = Annotated[str, Query(min_length=1, max_length=64, description="Hex SHA-1 signature")]
 Timestamp = Annotated[str, Query(min_length=1, max_length=20, description="Unix seconds")]
