@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from coupons import partner_codes_cli
+from coupons.partner_codes import cli as partner_codes_cli
 from coupons.reconciliation.cli import reconcile
 from hub.cli.common import console, run
 

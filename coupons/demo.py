@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coupons import batches, claims, issues, partner_codes, redemptions
+from coupons.batches import service as batches
+from coupons.claims import service as claims
+from coupons.issues import service as issues
 from coupons.ledger import Actor
 from coupons.models import BatchKind, Coupon, CouponBatch
+from coupons.partner_codes import service as partner_codes
+from coupons.redemptions import service as redemptions
 from hub.auth.models import ApiKey, Role
 from hub.auth.service import create_key
 from hub.campaigns.models import Campaign

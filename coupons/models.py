@@ -56,13 +56,6 @@ class Operation(StrEnum):
     REVOKE_GIFT = "revoke_gift"  # the owner takes the offer back before it is accepted
 
 
-class ShareStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    EXPIRED = "expired"  # a pending share past expires_at: so read at once, stored later by a job
-    REVOKED = "revoked"
-
-
 # The stock of one offer and every rule its coupons obey. issued_count only grows, by one conditional
 # UPDATE per claim or issue, so it never passes total_quantity. Validity is either the fixed window
 # (valid_from, valid_until) or valid_days counted from the claim, starting valid_start_days after it. An empty
@@ -179,94 +172,3 @@ class CouponLedger(Model):
         indexes = (("coupon_id", "id"), ("store_id", "id"), ("store_id", "created_at"))
 
 
-# A single-use link by which the owner gives a claimed coupon to a friend. The token is the link's secret
-# (32 random URL-safe symbols). While a share is pending and not past expires_at the coupon can be neither
-# redeemed, locked nor shared again; accepting moves the coupon to to_customer.
-class CouponShare(TimestampedModel):
-    id = fields.BigIntField(primary_key=True)
-    coupon = fields.ForeignKeyField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
-    token = fields.CharField(max_length=64, unique=True)
-    status = fields.CharEnumField(ShareStatus, max_length=16, default=ShareStatus.PENDING)
-    expires_at = fields.DatetimeField()
-    from_customer = fields.ForeignKeyField("hub.Customer", related_name=False, on_delete=fields.RESTRICT)
-    to_customer = fields.ForeignKeyField("hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT)
-    accepted_at = fields.DatetimeField(null=True)
-    revoked_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "coupon_share"
-        indexes = (("coupon_id", "status"),)
-
-
-# An equity batch's codes as the partner delivered them (a video membership's redemption codes, say). The
-# batch's stock is the pool: each claim or issue takes one free row (coupon_id set once, never cleared).
-class PartnerCode(Model):
-    id = fields.BigIntField(primary_key=True)
-    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.RESTRICT)
-    code = fields.CharField(max_length=128)
-    coupon = fields.ForeignKeyField("hub.Coupon", null=True, related_name=False, on_delete=fields.RESTRICT)
-    source = fields.CharField(max_length=200, default="")  # the file it came in, for ops tracing a code back
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "coupon_partner_code"
-        unique_together = (("batch", "code"),)
-        indexes = (("batch_id", "coupon_id"),)
-
-
-class ReminderOutcome(StrEnum):
-    SENT = "sent"
-    SUPPRESSED = "suppressed"  # no channel may reach the customer (no consent, do-not-disturb, no contact)
-    FAILED = "failed"
-
-
-# One expiry reminder per coupon: which channel carried it, through whom, and what came of it.
-class CouponReminder(Model):
-    id = fields.BigIntField(primary_key=True)
-    coupon = fields.OneToOneField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
-    channel = fields.CharField(max_length=16, default="")
-    outcome = fields.CharEnumField(ReminderOutcome, max_length=16)
-    reason = fields.CharField(max_length=255, default="")
-    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
-    provider_ref = fields.CharField(max_length=128, default="")  # e.g. WeCom's msgid of the message task
-    created_at = fields.DatetimeField(auto_now_add=True)
-
-    class Meta:
-        table = "coupon_reminder"
-
-
-class IssueRunStatus(StrEnum):
-    RUNNING = "running"
-    DONE = "done"
-
-
-# One request to issue coupons of a batch to a list of customers, for an offer of the strategy engine or an
-# ops campaign; (batch, offer_ref) is unique, so the engine sending the same offer twice gets the first run.
-class CouponIssueRun(Model):
-    id = fields.BigIntField(primary_key=True)
-    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.RESTRICT)
-    offer_ref = fields.CharField(max_length=64)
-    channel = fields.CharField(max_length=16)
-    total = fields.IntField()
-    status = fields.CharEnumField(IssueRunStatus, max_length=16, default=IssueRunStatus.RUNNING)
-    created_by = fields.ForeignKeyField("hub.ApiKey", related_name=False, on_delete=fields.RESTRICT)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    finished_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "coupon_issue_run"
-        unique_together = (("batch", "offer_ref"),)
-
-
-# What the run did for one customer: "issued" (with the coupon) or the reason it was skipped. Written in
-# the transaction that issued, so a redelivered chunk finds its customers done and does nothing twice.
-class CouponIssueResult(Model):
-    id = fields.BigIntField(primary_key=True)
-    run = fields.ForeignKeyField("hub.CouponIssueRun", related_name=False, on_delete=fields.RESTRICT)
-    customer_id = fields.BigIntField()
-    outcome = fields.CharField(max_length=128)
-    coupon = fields.ForeignKeyField("hub.Coupon", null=True, related_name=False, on_delete=fields.RESTRICT)
-
-    class Meta:
-        table = "coupon_issue_result"
-        unique_together = (("run", "customer_id"),)

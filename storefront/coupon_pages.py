@@ -21,19 +21,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from coupons import claims, issues
-from coupons.batches import BatchNotFound, BatchWrongStatus
-from coupons.claims import BatchOver, DailyCapReached, OutOfStock, PerCustomerLimitReached, live_id, person_ids
+from coupons.batches.service import BatchNotFound, BatchWrongStatus
+from coupons.claims import service as claims
+from coupons.claims.service import BatchOver, DailyCapReached, OutOfStock, PerCustomerLimitReached, live_id, person_ids
 from coupons.codes import normalise
+from coupons.gifting.models import CouponShare, ShareStatus
+from coupons.issues import service as issues
 from coupons.ledger import Actor
-from coupons.models import (
-    BatchKind, BatchStatus, Coupon, CouponBatch, CouponChannel, CouponShare, CouponState, ShareStatus,
-)
+from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponChannel, CouponState
 from coupons.rules import effective_state
 from hub.codes.models import Code
 from hub.codes.qr import qr_svg_element
 from hub.customers.service import CustomerMerged, CustomerNotFound
 from hub.database import transaction
+from hub.edge import APIRouter
 from hub.errors import HubError
 from hub.events.attribution import Attribution
 from hub.links.coupon_links import ClaimLink, verify_claim_token
@@ -42,7 +43,6 @@ from hub.regions.models import Region
 from hub.schemas import SHANGHAI
 from hub.stores.models import Store
 from storefront.barcode import barcode_svg
-from hub.edge import APIRouter
 
 router = APIRouter(prefix="/s/coupons", include_in_schema=False)
 

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 from fastapi.responses import Response
 
-from coupons.gifting import effective_status
-from coupons.models import CouponShare, ShareStatus
+from coupons.gifting.models import CouponShare, ShareStatus
+from coupons.gifting.service import effective_status
 from coupons.rules import effective_state
-from storefront.coupon_pages import SCANNABLE, message_page, render, usable_where, value_of, when
 from hub.edge import APIRouter
+from storefront.coupon_pages import SCANNABLE, message_page, render, usable_where, value_of, when
 
 router = APIRouter(prefix="/s/gifts", include_in_schema=False)
 TOKEN_MAX = 64

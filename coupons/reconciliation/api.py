@@ -12,8 +12,8 @@ from coupons.reconciliation import service
 from coupons.reconciliation.models import ReconciliationRun
 from coupons.reconciliation.schemas import ReconciliationOut, RunListItem
 from hub.auth.deps import OpsKey
-from hub.errors import problems
 from hub.edge import APIRouter
+from hub.errors import problems
 from hub.imports.api import read_upload
 from hub.pagination import filter_given, paginate
 from hub.schemas import DbId, Page, PageParams, text

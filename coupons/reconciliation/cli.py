@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from coupons import partner_codes_cli
+from coupons.partner_codes import cli as partner_codes_cli
 from hub.cli.common import console, err_console, run, table_rows
 
 app = typer.Typer(no_args_is_help=True)

@@ -49,8 +49,8 @@ PERIODIC: dict[str, PeriodicSpec] = {}
 
 # Module paths whose import registers jobs; each domain with a jobs.py adds itself here.
 JOB_MODULES = ["hub.outbox.jobs", "hub.campaigns.jobs", "hub.idempotency.jobs", "hub.codes.jobs", "hub.links.jobs",
-               "hub.wecom.deliveries", "webhooks.wecom.jobs", "hub.wecom.jobs", "coupons.jobs",
-               "coupons.issue_runs"]
+               "hub.wecom.deliveries", "webhooks.wecom.jobs", "hub.wecom.jobs", "coupons.locks.jobs",
+               "coupons.wallet.jobs", "coupons.gifting.jobs", "coupons.reminders.jobs", "coupons.issue_runs.service"]
 
 RETRY_MAX_SECONDS = 300.0
 

@@ -1,7 +1,8 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from coupons.models import Operation, ShareStatus
+from coupons.models import Operation
+from coupons.gifting.models import ShareStatus
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields

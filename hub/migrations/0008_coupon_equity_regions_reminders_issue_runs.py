@@ -3,7 +3,8 @@ from hub.auth.models import Role
 from hub.migration_ops import AlterEnumMembers
 from tortoise.migrations import operations as ops
 import functools
-from coupons.models import IssueRunStatus, ReminderOutcome
+from coupons.issue_runs.models import IssueRunStatus
+from coupons.reminders.models import ReminderOutcome
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields

@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta, timezone
 
-from coupons import claims, issues
+from coupons.claims import service as claims
+from coupons.issues import service as issues
 from coupons.ledger import Actor, Transition
 from coupons.models import BatchKind, BatchStatus, CouponBatch, CouponLedger
 from hub.auth.models import Role

@@ -1,7 +1,8 @@
 from datetime import datetime, timedelta, timezone
 
 from coupons.codes import new_code
-from coupons.models import Coupon, CouponLedger, CouponShare, CouponState, ShareStatus
+from coupons.gifting.models import CouponShare, ShareStatus
+from coupons.models import Coupon, CouponLedger, CouponState
 from hub.auth.models import Role
 from hub.customers.models import Customer, Identity, IdentityKind
 from hub.events.models import Event, EventType

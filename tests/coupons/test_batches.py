@@ -1,13 +1,13 @@
 import pytest
 
-from coupons import batches
-from coupons.batches import BatchWrongStatus, OwnBatchApprovalForbidden, StaleQuantity
+from coupons.batches import service as batches
+from coupons.batches.service import BatchWrongStatus, OwnBatchApprovalForbidden, StaleQuantity
 from coupons.models import BatchKind, BatchStatus, CouponBatch
 from hub.auth.models import Role
 from hub.auth.service import create_key
 from hub.database import transaction
 from hub.errors import InvalidInput
-from tests.coupons.helpers import NOW, DAY, claim, make_batch, make_customer
+from tests.coupons.helpers import DAY, NOW, claim, make_batch, make_customer
 
 
 async def _draft(**values):

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from coupons.batches import BatchWrongStatus
-from coupons.claims import BatchOver, DailyCapReached, OutOfStock, PerCustomerLimitReached
+from coupons.batches.service import BatchWrongStatus
+from coupons.claims.service import BatchOver, DailyCapReached, OutOfStock, PerCustomerLimitReached
 from coupons.codes import normalise
 from coupons.models import BatchStatus, Coupon, CouponBatch, CouponBatchDay, CouponLedger, CouponState
 from hub.customers.merge import merge_into

@@ -1,7 +1,8 @@
 """``hub coupons demo``: the demo's coupons go through the real services and a second run changes nothing."""
 
 from coupons.demo import load_demo_coupons
-from coupons.models import BatchStatus, Coupon, CouponLedger, CouponState, PartnerCode
+from coupons.models import BatchStatus, Coupon, CouponLedger, CouponState
+from coupons.partner_codes.models import PartnerCode
 from hub.demo.data import load_demo_data
 from hub.links.coupon_links import verify_claim_token
 

@@ -1,5 +1,6 @@
-from coupons import claims, redemptions
+from coupons.claims import service as claims
 from coupons.models import Coupon
+from coupons.redemptions import service as redemptions
 from hub.database import transaction
 from hub.events.attribution import Attribution
 from hub.events.models import Event, EventType

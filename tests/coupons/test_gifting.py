@@ -3,13 +3,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from coupons import gifting, locks, redemptions, wallet
-from coupons.claims import PerCustomerLimitReached
-from coupons.gifting import CouponNotTransferable, OwnShare, ShareNotPending
-from coupons.issues import NotTheOwner
-from coupons.jobs import coupons_expire_lapsed_shares
-from coupons.models import Coupon, CouponLedger, CouponShare, ShareStatus
-from coupons.pending_shares import CouponBeingGifted
+from coupons.claims.service import PerCustomerLimitReached
+from coupons.gifting import service as gifting
+from coupons.gifting.jobs import coupons_expire_lapsed_shares
+from coupons.gifting.models import CouponShare, ShareStatus
+from coupons.gifting.pending import CouponBeingGifted
+from coupons.gifting.service import CouponNotTransferable, OwnShare, ShareNotPending
+from coupons.issues.service import NotTheOwner
+from coupons.locks import service as locks
+from coupons.models import Coupon, CouponLedger
+from coupons.redemptions import service as redemptions
+from coupons.wallet import service as wallet
 from hub.auth.models import Role
 from hub.database import transaction
 from hub.errors import HubError

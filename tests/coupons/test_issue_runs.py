@@ -1,9 +1,10 @@
 """Issuing a batch to a list of customers by job, for an offer: every customer gets one outcome, once."""
 
-from coupons import issue_runs
-from coupons.claims import OutOfStock, PerCustomerLimitReached
-from coupons.issue_runs import ISSUED
-from coupons.models import BatchStatus, Coupon, CouponIssueResult, CouponState, IssueRunStatus
+from coupons.claims.service import OutOfStock, PerCustomerLimitReached
+from coupons.issue_runs import service as issue_runs
+from coupons.issue_runs.models import CouponIssueResult, IssueRunStatus
+from coupons.issue_runs.service import ISSUED
+from coupons.models import BatchStatus, Coupon, CouponState
 from hub.auth.models import Role
 from hub.customers.service import CustomerNotFound
 from hub.outbox.models import OutboxMessage

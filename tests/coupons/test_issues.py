@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from coupons.claims import OutOfStock, PerCustomerLimitReached
-from coupons.issues import CouponNotIssued, NotTheOwner
+from coupons.claims.service import OutOfStock, PerCustomerLimitReached
+from coupons.issues.service import CouponNotIssued, NotTheOwner
 from coupons.models import Coupon, CouponBatch, CouponState
 from coupons.rules import effective_state
 from hub.auth.models import Role

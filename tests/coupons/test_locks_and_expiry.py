@@ -2,11 +2,14 @@ from datetime import timedelta
 
 import pytest
 
-from coupons import expiry, locks, redemptions
-from coupons.jobs import coupons_expire, coupons_release_lapsed_locks
+from coupons.locks import service as locks
+from coupons.locks.jobs import coupons_release_lapsed_locks
+from coupons.locks.service import CouponNotLockable, NotTheLockHolder
 from coupons.models import Coupon, CouponLedger, CouponState
-from coupons.redemptions import CouponLocked
-from coupons.locks import CouponNotLockable, NotTheLockHolder
+from coupons.redemptions import service as redemptions
+from coupons.redemptions.service import CouponLocked
+from coupons.wallet import service as expiry
+from coupons.wallet.jobs import coupons_expire
 from hub.database import transaction
 from hub.jobs.registry import PERIODIC, load_job_modules
 from tests.coupons.helpers import DAY, NOW, OPS, claim, ledger_states, make_batch, make_customer, request_id
@@ -105,7 +108,7 @@ class TestExpiry:
     async def test_the_periodic_jobs_are_registered_and_work_through_every_chunk(self, monkeypatch):
         load_job_modules()
         assert {"coupons_expire", "coupons_release_lapsed_locks"} <= set(PERIODIC)
-        monkeypatch.setattr("coupons.jobs.CHUNK", 2)
+        monkeypatch.setattr("hub.jobs.chunks.CHUNK", 2)
         batch = await make_batch(per_customer_limit=10, valid_days=1)
         customer = await make_customer()
         for _ in range(5):

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from coupons import partner_codes
-from coupons.batches import BatchWrongStatus
-from coupons.claims import OutOfStock
+from coupons.batches.service import BatchWrongStatus
+from coupons.claims.service import OutOfStock
 from coupons.codes import new_code
-from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponState, PartnerCode
-from coupons.partner_codes import NotAnEquityBatch, PartnerCodesLoadedMeanwhile, PartnerCodesRejected
+from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponState
+from coupons.partner_codes import service as partner_codes
+from coupons.partner_codes.models import PartnerCode
+from coupons.partner_codes.service import NotAnEquityBatch, PartnerCodesLoadedMeanwhile, PartnerCodesRejected
 from hub.auth.models import Role
 from hub.database import transaction
 from hub.errors import HubError

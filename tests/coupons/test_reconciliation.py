@@ -7,12 +7,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from coupons import gifting, redemptions
+from coupons.gifting import service as gifting
 from coupons.models import Coupon, CouponLedger
 from coupons.reconciliation import service
 from coupons.reconciliation.models import LineClass, ReconciliationLine, ReconciliationRun
 from coupons.reconciliation.parse import SettlementRejected
-from coupons.store_views import daily_totals
+from coupons.redemptions import service as redemptions
+from coupons.redemptions.queries import daily_totals
 from hub.database import transaction
 from tests.coupons.helpers import DAY, NOW, OPS, claim, make_batch, make_customer, request_id
 from tests.factories import make_store

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
-from coupons import redemptions, wallet
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponLedger, CouponState
-from coupons.redemptions import (
+from coupons.redemptions import service as redemptions
+from coupons.redemptions.service import (
     CancelWindowPassed,
     CouponNotRedeemable,
     CouponNotRedeemed,
@@ -13,7 +13,8 @@ from coupons.redemptions import (
     ReturnWindowPassed,
 )
 from coupons.rules import CouponNotYetValid, MinimumSpendNotMet, OutOfScope
-from coupons.wallet import CouponNotVoidable
+from coupons.wallet import service as wallet
+from coupons.wallet.service import CouponNotVoidable
 from hub.database import transaction
 from hub.errors import HubError, InvalidInput
 from hub.products.models import ProductCategory

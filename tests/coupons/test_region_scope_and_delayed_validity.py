@@ -3,9 +3,9 @@ the claim."""
 
 import pytest
 
-from coupons import redemptions
 from coupons.models import CouponState
-from coupons.redemptions import CouponNotRedeemable
+from coupons.redemptions import service as redemptions
+from coupons.redemptions.service import CouponNotRedeemable
 from coupons.rules import CouponNotYetValid, OutOfScope
 from hub.database import transaction
 from hub.products.models import Product, ProductCategory

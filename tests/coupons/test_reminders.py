@@ -9,9 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from coupons import redemptions, reminders
-from coupons.jobs import coupons_remind_expiring
-from coupons.models import Coupon, CouponReminder, ReminderOutcome
+from coupons.models import Coupon
+from coupons.redemptions import service as redemptions
+from coupons.reminders import service as reminders
+from coupons.reminders.jobs import coupons_remind_expiring
+from coupons.reminders.models import CouponReminder, ReminderOutcome
 from hub.auth.models import Role
 from hub.customers.models import Channel, ChannelConsent, Customer
 from hub.database import transaction
@@ -305,7 +307,7 @@ class TestJob:
     async def test_the_periodic_job_reminds_in_chunks_of_one_transaction_each(self, wecom, queue, monkeypatch):
         load_job_modules()
         assert PERIODIC["coupons_remind_expiring"].every_seconds == 900
-        monkeypatch.setattr("coupons.jobs.CHUNK", 2)
+        monkeypatch.setattr("hub.jobs.chunks.CHUNK", 2)
         staff = await _staff(wecom)
         now = datetime.now(timezone.utc)
         batch = await _batch(until=now + DAY)

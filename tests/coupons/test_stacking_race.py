@@ -6,9 +6,9 @@ import asyncio
 import pytest
 from tortoise import Tortoise
 
-from coupons import redemptions
 from coupons.models import Coupon, CouponState
-from coupons.redemptions import NotStackable
+from coupons.redemptions import service as redemptions
+from coupons.redemptions.service import NotStackable
 from hub.database import dialect, transaction
 from tests.coupons.helpers import NOW, OPS, claim, make_batch, make_customer, request_id
 from tests.factories import make_store

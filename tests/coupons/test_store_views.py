@@ -1,8 +1,8 @@
 from datetime import datetime, timedelta, timezone
 
-from coupons import redemptions
 from coupons.ledger import Transition
 from coupons.models import CouponLedger
+from coupons.redemptions import service as redemptions
 from hub.auth.models import Role
 from hub.database import transaction
 from hub.staff.models import Staff

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import pytest
 
-from coupons import redemptions
 from coupons.models import CouponState
-from coupons.redemptions import NotStackable
+from coupons.redemptions import service as redemptions
+from coupons.redemptions.service import NotStackable
 from coupons.rules import NotUsableNow
 from hub.database import transaction
 from tests.coupons.helpers import DAY, NOW, OPS, claim, make_batch, make_customer, request_id

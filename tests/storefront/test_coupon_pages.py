@@ -6,15 +6,19 @@ from datetime import datetime, timezone
 
 import pytest
 
-from coupons import redemptions
 from coupons.codes import ALPHABET, new_code
-from coupons.models import (
-    BatchKind, BatchStatus, Coupon, CouponBatch, CouponLedger, CouponShare, CouponState, Operation, PartnerCode,
-)
+from coupons.gifting.models import CouponShare
+from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponLedger, CouponState, Operation
+from coupons.partner_codes.models import PartnerCode
+from coupons.redemptions import service as redemptions
 from hub.database import transaction
 from hub.errors import InvalidInput
 from hub.links.coupon_links import (
-    LIFETIME_SECONDS, claim_link_url, coupon_page_url, sign_claim_token, verify_claim_token,
+    LIFETIME_SECONDS,
+    claim_link_url,
+    coupon_page_url,
+    sign_claim_token,
+    verify_claim_token,
 )
 from tests.coupons.helpers import DAY, OPS, claim, issue, make_batch, make_customer, request_id
 from tests.factories import make_code, make_store

@@ -3,7 +3,7 @@ the coupon's code."""
 
 from datetime import datetime, timedelta, timezone
 
-from coupons import gifting
+from coupons.gifting import service as gifting
 from hub.database import transaction
 from tests.coupons.helpers import OPS, claim, make_batch, make_customer, request_id
 

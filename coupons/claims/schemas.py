@@ -1,0 +1,18 @@
+"""The body of a claim."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from coupons.models import CouponChannel
+from hub.schemas import DbId, text
+
+
+class ClaimIn(BaseModel):
+    """``visitor_id`` or the link ``token`` of the page the claim came from credit the code that brought
+    the customer."""
+
+    customer_id: DbId
+    channel: CouponChannel
+    visitor_id: text(40) | None = None
+    token: text(1024) | None = None
