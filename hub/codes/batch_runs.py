@@ -31,7 +31,7 @@ from hub.codes.batch import BatchItem, Per
 from hub.codes.models import BatchStatus, CodeBatch, CodeBatchItem
 from hub.database import transaction
 from hub.errors import Conflict, NotFound
-from hub.outbox.models import OutboxMessage
+from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.outbox.service import publish
 
 log = logging.getLogger("hub.codes.batch_runs")
@@ -94,7 +94,8 @@ async def prepare(message: OutboxMessage) -> None:
                      for seq, item in enumerate(prepared.items)], batch_size=500)
                 total = len(prepared.items)
                 for start_at in range(0, total, CHUNK):
-                    await publish(RENDER_TOPIC, {"batch_id": batch_id, "start": start_at, "stop": start_at + CHUNK},
+                    await publish(RENDER_TOPIC, {"batch_id": batch_id, "start": start_at,
+                                                 "stop": min(start_at + CHUNK, total)},
                                   dedup_key=f"codes-batch:{batch_id}:render:{start_at // CHUNK}")
                 moved = await CodeBatch.filter(id=batch_id, status=BatchStatus.QUEUED).update(
                     status=BatchStatus.RUNNING if total else BatchStatus.DONE, total=total, done=0,
@@ -111,8 +112,11 @@ async def render(message: OutboxMessage) -> None:
     transaction (on SQLite one would hold the process's only connection); store them in a short one."""
     batch_id, start_at, stop = message.payload["batch_id"], message.payload["start"], message.payload["stop"]
     async with _failure_recorded(message, batch_id, f"drawing codes {start_at + 1} to {stop}"):
-        await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
-            status=BatchStatus.RUNNING, error="", updated_at=_now())  # a replay after it gave up
+        dead = await OutboxMessage.filter(dedup_key__startswith=f"codes-batch:{batch_id}:render:",
+                                          status=OutboxStatus.DEAD).exists()
+        if not dead:  # a replay after it gave up, and no other chunk still dead: running again
+            await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
+                status=BatchStatus.RUNNING, error="", updated_at=_now())
         rows = await CodeBatchItem.filter(batch_id=batch_id, seq__gte=start_at, seq__lt=stop,
                                           qr_png__isnull=True).order_by("seq").values_list("id", "item")
         drawn = [(qr_png, card_png) async for _, qr_png, card_png

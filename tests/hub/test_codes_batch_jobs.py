@@ -86,7 +86,9 @@ class TestRecovery:
 
 
 class TestFailure:
-    async def test_a_step_that_keeps_failing_marks_the_batch_failed_until_it_is_replayed(self, client, queue):
+    async def test_a_step_that_keeps_failing_marks_the_batch_failed_until_it_is_replayed(self, client, queue,
+                                                                                          monkeypatch):
+        monkeypatch.setattr(batch_runs, "CHUNK", 1)  # two codes: two render messages
         _, (store_a, *_), *_ = await city_with_stores()
         ops = await make_key(role=Role.OPS)
         with no_queue():
@@ -97,25 +99,26 @@ class TestFailure:
             item = await CodeBatchItem.get(batch_id=batch_id, seq=0)
             good_url = item.item["qr_url"]
             await CodeBatchItem.filter(id=item.id).update(item={**item.item, "qr_url": good_url + "x" * 8000})
-            [render] = await messages(batch_runs.RENDER_TOPIC)
-            for _ in range(render.max_attempts - 1):
+            broken, healthy = await messages(batch_runs.RENDER_TOPIC)
+            for _ in range(broken.max_attempts - 1):
                 try:
-                    await outbox.deliver(render.id)
+                    await outbox.deliver(broken.id)
                 except ValueError:
                     pass
                 else:
                     raise AssertionError("drawing the broken code should fail")
             row = await CodeBatch.get(id=batch_id)
-            assert (row.status, row.error) == (BatchStatus.RUNNING, "drawing codes 1 to 50: try 4 of 5 failed; retrying")
-            assert await outbox.deliver(render.id) == "dead"
+            assert (row.status, row.error) == (BatchStatus.RUNNING, "drawing codes 1 to 1: try 4 of 5 failed; retrying")
+            assert await outbox.deliver(broken.id) == "dead"
+            assert await outbox.deliver(healthy.id) == "delivered"  # the other chunk does not hide the dead one
         status = (await client.get(f"/api/v1/codes/batches/{batch_id}", headers=ops)).json()
-        assert (status["status"], status["download_url"], status["done"]) == ("failed", None, 0)
-        assert status["error"] == "drawing codes 1 to 50: try 5 of 5 failed; `hub outbox replay` runs it again"
+        assert (status["status"], status["download_url"], status["done"]) == ("failed", None, 1)
+        assert status["error"] == "drawing codes 1 to 1: try 5 of 5 failed; `hub outbox replay` runs it again"
         assert (await client.get(f"/api/v1/codes/batches/{batch_id}/download", headers=ops)).status_code == 409
 
         await CodeBatchItem.filter(id=item.id).update(item={**item.item, "qr_url": good_url})  # fixed
         async with transaction():
-            assert await outbox.replay(topic=batch_runs.RENDER_TOPIC) == [render.id]
+            assert await outbox.replay(topic=batch_runs.RENDER_TOPIC) == [broken.id]
         await queue.drain(timeout=60)
         row = await CodeBatch.get(id=batch_id)
         assert (row.status, row.error, row.done, row.total) == (BatchStatus.DONE, "", 2, 2)
