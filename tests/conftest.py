@@ -134,3 +134,15 @@ async def redis_url():
             pytest.fail(problem)
         pytest.skip(problem)  # CI guard above: only on a developer's bare machine
     return url
+
+
+@pytest.fixture
+def postgres_url(migrated_database):
+    """The suite's PostgreSQL database, for tests of several processes sharing one; skipped locally on
+    SQLite, a failure under CI=true."""
+    if DATABASE_URL.startswith("postgres"):
+        return DATABASE_URL
+    problem = "HUB_TEST_DATABASE_URL is not set: the suite runs on SQLite"
+    if IN_CI:
+        pytest.fail(problem)
+    pytest.skip(problem)

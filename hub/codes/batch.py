@@ -3,7 +3,9 @@ whole province, delivered as a ZIP of QR images and printable cards with a manif
 
 Running the same batch again reuses its codes: each carries ``batch_key`` (unique), so printed codes
 stay valid and a retried job creates nothing twice. ``prepare`` writes (run it in the caller's
-transaction); ``write_zip`` only renders, in a worker thread per code so the event loop stays free.
+transaction); ``rendered_files`` draws, in a worker thread per code so the event loop stays free;
+``zip_stream`` packs the ZIP piece by piece. The API's batches keep their state and images in the
+database (``batch_runs``); the CLI draws straight into its file (``write_zip``).
 """
 
 from __future__ import annotations
@@ -11,27 +13,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import os
 import re
-import tempfile
-import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from PIL import Image
 
 from hub.codes import cards, qr, slugs
-from hub.codes.models import Code, CodeKind
+from hub.codes.models import BatchPer, Code, CodeKind
 from hub.codes.targets import storefront_url
 from hub.errors import InvalidInput
 from hub.products.models import Product
 from hub.regions.models import Region
 from hub.regions.service import region_ids_under
-from hub.settings import get_settings
 from hub.staff.models import Staff
 from hub.stores.models import Store, StoreLogo
 
@@ -41,11 +38,7 @@ MANIFEST_COLUMNS = ("slug", "url", "qr_url", "kind", "store_code", "store_name",
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same batch gives the same archive
 
 
-class Per(StrEnum):
-    STAFF = "staff"
-    PRODUCT = "product"
-    STORE = "store"
-
+Per = BatchPer  # the enum lives with the models, so the batch table's column can use it
 
 _KIND = {Per.STAFF: CodeKind.STAFF, Per.PRODUCT: CodeKind.PRODUCT, Per.STORE: CodeKind.STORE}
 
@@ -197,6 +190,40 @@ def render_item(item: BatchItem, logo: Image.Image | None) -> tuple[bytes, bytes
     return qr.qr_png(item.qr_url, logo=logo), cards.card_png(item.qr_url, text, logo=logo)
 
 
+class _Sink(io.RawIOBase):
+    """Where ``zipfile`` writes while streaming: it holds only what was written since the last ``take`` and
+    lets zipfile seek back within it, so each entry's header gets its real sizes (no data descriptors,
+    which some unzip tools refuse on stored entries) while the archive never sits whole in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._base, self._buffer = 0, io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return self._buffer.write(data)
+
+    def tell(self) -> int:
+        return self._base + self._buffer.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence != io.SEEK_SET or offset < self._base:
+            raise io.UnsupportedOperation("can only seek within the part not yet taken")
+        return self._base + self._buffer.seek(offset - self._base)
+
+    def take(self) -> bytes:
+        self._buffer.seek(0, io.SEEK_END)
+        data = self._buffer.getvalue()
+        self._base += len(data)
+        self._buffer = io.BytesIO()
+        return data
+
+
 def _add(archive: zipfile.ZipFile, name: str, data: bytes, compress: int) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.compress_type = compress
@@ -204,84 +231,48 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, compress: int) -> Non
     archive.writestr(info, data)
 
 
+async def zip_stream(manifest: bytes, files: AsyncIterator[tuple[str, bytes]]) -> AsyncIterator[bytes]:
+    """The ZIP of manifest.csv and ``files`` (name, PNG), piece by piece: one file in memory at a time."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w") as archive:
+        _add(archive, "manifest.csv", manifest, zipfile.ZIP_DEFLATED)
+        yield sink.take()
+        async for name, data in files:
+            _add(archive, name, data, zipfile.ZIP_STORED)  # PNGs are compressed already
+            yield sink.take()
+    yield sink.take()  # the central directory
+
+
+async def rendered_files(items: list[BatchItem], *, on_progress: Callable[[int, int], None] | None = None,
+                         ) -> AsyncIterator[tuple[BatchItem, bytes, bytes]]:
+    """Each item with its QR and card PNGs, drawn in a worker thread so the event loop stays free."""
+    logo_of: tuple[int, Image.Image | None] = (0, None)  # items come grouped by store: one logo read per store
+    for done, item in enumerate(items, start=1):
+        if item.store_id != logo_of[0]:
+            png = await StoreLogo.filter(store_id=item.store_id).values_list("png", flat=True)
+            logo_of = (item.store_id, qr.load_logo(png[0] if png else None))
+        qr_png, card_png = await asyncio.to_thread(render_item, item, logo_of[1])
+        yield item, qr_png, card_png
+        if on_progress is not None:
+            on_progress(done, len(items))
+
+
 async def write_zip(items: list[BatchItem], *, out: Path,
                     on_progress: Callable[[int, int], None] | None = None) -> None:
-    """Render every code into ``out`` (written beside it, then renamed: readers never see half a ZIP)."""
+    """Render every code into ``out`` (written beside it, then renamed: readers never see half a ZIP); the
+    CLI's path, the same bytes as the API's download of the same items."""
+
+    async def files() -> AsyncIterator[tuple[str, bytes]]:
+        async for item, qr_png, card_png in rendered_files(items, on_progress=on_progress):
+            yield item.qr_file, qr_png
+            yield item.card_file, card_png
+
     partial = out.with_name(out.name + ".part")
-    logo_of: tuple[int, Image.Image | None] = (0, None)  # items come grouped by store: one logo read per store
     try:
-        with zipfile.ZipFile(partial, "w") as archive:
-            _add(archive, "manifest.csv", manifest_csv(items), zipfile.ZIP_DEFLATED)
-            for done, item in enumerate(items, start=1):
-                if item.store_id != logo_of[0]:
-                    png = await StoreLogo.filter(store_id=item.store_id).values_list("png", flat=True)
-                    logo_of = (item.store_id, qr.load_logo(png[0] if png else None))
-                qr_png, card_png = await asyncio.to_thread(render_item, item, logo_of[1])
-                _add(archive, item.qr_file, qr_png, zipfile.ZIP_STORED)  # PNGs are compressed already
-                _add(archive, item.card_file, card_png, zipfile.ZIP_STORED)
-                if on_progress is not None:
-                    on_progress(done, len(items))
+        with partial.open("wb") as file:
+            async for piece in zip_stream(manifest_csv(items), files()):
+                file.write(piece)
         os.replace(partial, out)
-    except BaseException:  # failed or cancelled (job timeout, Ctrl-C): no half archive left behind
+    except BaseException:  # failed or cancelled (Ctrl-C): no half archive left behind
         partial.unlink(missing_ok=True)
         raise
-
-
-# ------------------------------------------------------------------------------------------ batch state
-# A batch lives in var_dir/batches/<id>/: state.json (request and progress, replaced atomically, so any
-# process reads a whole file) and codes.zip once done. Files, not a table: the API process and an arq
-# worker on the same host (or a shared volume) both see them, and a finished ZIP is a file anyway.
-
-BATCH_ID_PATTERN = r"^[0-9a-f]{32}$"
-
-
-class BatchStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass
-class BatchState:
-    id: str
-    per: Per
-    store_id: int | None  # the scope: one store, a region, or neither (the whole province)
-    region_id: int | None
-    requested_by: int | None  # the API key's id, for created_by
-    status: BatchStatus = BatchStatus.QUEUED
-    done: int = 0
-    total: int = 0
-    created: int = 0
-    reused: int = 0
-    skipped_inactive: int = 0
-    error: str = ""
-    updated_at: float = 0.0  # Unix time of the last write: a stalled batch is re-queued
-
-
-def batches_dir() -> Path:
-    return get_settings().var_dir / "batches"
-
-
-def zip_path(batch_id: str) -> Path:
-    return batches_dir() / batch_id / "codes.zip"
-
-
-def save_state(state: BatchState) -> None:
-    state.updated_at = time.time()
-    folder = batches_dir() / state.id
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=folder, prefix="state.", suffix=".part")  # one per writer
-    with os.fdopen(handle, "w") as file:
-        file.write(json.dumps(asdict(state), ensure_ascii=False))
-    os.replace(partial, folder / "state.json")
-
-
-def load_state(batch_id: str) -> BatchState | None:
-    if not re.fullmatch(BATCH_ID_PATTERN, batch_id):
-        return None
-    try:
-        data = json.loads((batches_dir() / batch_id / "state.json").read_text())
-    except FileNotFoundError:
-        return None
-    return BatchState(**{**data, "per": Per(data["per"]), "status": BatchStatus(data["status"])})

@@ -9,13 +9,11 @@ both /codes/... and /stores/{id}/logo.
 from __future__ import annotations
 
 import io
-import time
-import uuid
 from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import Depends, File, Path, Query, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response, StreamingResponse
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -23,17 +21,15 @@ from starlette.concurrency import run_in_threadpool
 from hub.auth.deps import HumanKey, ManagerKey
 from hub.auth.models import STORE_SCOPED_ROLES
 from hub.auth.service import Principal
-from hub.codes import batch, cards, jobs, qr
-from hub.codes.batch import BATCH_ID_PATTERN, BatchState, BatchStatus, Per
-from hub.codes.models import Code
+from hub.codes import batch, batch_runs, cards, qr
+from hub.codes.batch import Per
+from hub.codes.models import BatchStatus, Code, CodeBatch
 from hub.codes.qr import ErrorCorrection
 from hub.codes.service import authorise
 from hub.codes.slugs import qr_url
-from hub.database import transaction
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge, problems
-from hub.idempotency.service import IdempotencyKey, idempotent
+from hub.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, problems
 from hub.regions.models import Region
-from hub.schemas import DbId
+from hub.schemas import DbId, OutTime
 from hub.stores.models import Store, StoreLogo
 from hub.stores.service import StoreNotFound
 from hub.edge import APIRouter
@@ -42,7 +38,7 @@ router = APIRouter(tags=["codes"])
 
 LOGO_MAX_BYTES = 256 * 1024
 LOGO_MAX_SIDE = 2048
-STALE_SECONDS = 600  # a queued or running batch silent this long has lost its job: queue it again
+BATCH_ID_PATTERN = r"^[0-9a-f]{32}$"
 CACHE = "private, max-age=300"
 
 
@@ -56,14 +52,6 @@ class SvgResponse(Response):
 
 class CodeNotFound(NotFound):
     title = "Code not found"
-
-
-class BatchNotFound(NotFound):
-    title = "Batch not found"
-
-
-class BatchNotReady(Conflict):
-    title = "The batch is not finished"
 
 
 async def readable_code(code_id: Annotated[DbId, Path()], key: HumanKey) -> Code:
@@ -176,11 +164,10 @@ async def put_logo(store_id: Annotated[DbId, Path()], key: ManagerKey,
     if len(data) > LOGO_MAX_BYTES:
         raise PayloadTooLarge(f"The logo may be at most {LOGO_MAX_BYTES // 1024} KB")
     width, height = _checked_png(data)
-    async with transaction():
-        if not await Store.exists(id=store_id):
-            raise StoreNotFound(f"No store {store_id}")
-        if not await StoreLogo.filter(store_id=store_id).update(png=data, updated_at=datetime.now(timezone.utc)):
-            await StoreLogo.create(store_id=store_id, png=data)
+    if not await Store.exists(id=store_id):
+        raise StoreNotFound(f"No store {store_id}")
+    if not await StoreLogo.filter(store_id=store_id).update(png=data, updated_at=datetime.now(timezone.utc)):
+        await StoreLogo.create(store_id=store_id, png=data)
     return LogoOut(store_id=store_id, bytes=len(data), width=width, height=height)
 
 
@@ -188,10 +175,9 @@ async def put_logo(store_id: Annotated[DbId, Path()], key: ManagerKey,
                responses=problems(401, 403, 404))
 async def delete_logo(store_id: Annotated[DbId, Path()], key: ManagerKey) -> Response:
     key.require_store(store_id)
-    async with transaction():
-        if not await Store.exists(id=store_id):
-            raise StoreNotFound(f"No store {store_id}")
-        await StoreLogo.filter(store_id=store_id).delete()
+    if not await Store.exists(id=store_id):
+        raise StoreNotFound(f"No store {store_id}")
+    await StoreLogo.filter(store_id=store_id).delete()
     return Response(status_code=204)
 
 
@@ -215,14 +201,16 @@ class BatchOut(BaseModel):
     reused: int
     skipped_inactive: int
     error: str
+    created_at: OutTime
+    finished_at: OutTime | None
     status_url: str
     download_url: str | None
 
     @classmethod
-    def of(cls, state: BatchState) -> BatchOut:
-        url = f"/api/v1/codes/batches/{state.id}"
-        fields = {name: getattr(state, name) for name in cls.model_fields if hasattr(state, name)}
-        download = url + "/download" if state.status == BatchStatus.DONE else None
+    def of(cls, row: CodeBatch) -> BatchOut:
+        url = f"/api/v1/codes/batches/{row.id}"
+        fields = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
+        download = url + "/download" if row.status == BatchStatus.DONE else None
         return cls(**fields, status_url=url, download_url=download)
 
 
@@ -232,7 +220,7 @@ BATCH_ERRORS = problems(401, 403, 404, 422)
 
 @router.post("/codes/batches", status_code=202, summary="Start generating a batch of codes with their images",
              responses=problems(401, 403, 422))
-async def start_batch(body: BatchIn, key: ManagerKey, idempotency_key: IdempotencyKey = None) -> BatchOut:
+async def start_batch(body: BatchIn, key: ManagerKey) -> BatchOut:
     if (body.store_id is not None) + (body.region_id is not None) + body.province != 1:
         raise InvalidInput.field("store_id", "give exactly one of store_id, region_id or province")
     if body.store_id is not None:
@@ -245,43 +233,27 @@ async def start_batch(body: BatchIn, key: ManagerKey, idempotency_key: Idempoten
         raise InvalidInput.field("region_id", f"no region {body.region_id}")
     total = await batch.count_codes(
         per=body.per, stores=await batch.scope_stores(store_id=body.store_id, region_id=body.region_id))
-
-    async with transaction() as uow:
-        async def create() -> BatchOut:
-            state = BatchState(id=uuid.uuid4().hex, per=body.per, store_id=body.store_id, region_id=body.region_id,
-                               requested_by=key.key_id, total=total)
-            batch.save_state(state)
-            uow.after_commit(lambda: jobs.start_batch(state))
-            return BatchOut.of(state)
-
-        return await idempotent(key=idempotency_key, principal=key, endpoint="POST /codes/batches", body=body,
-                                action=create, status_code=202)
+    row = await batch_runs.start(per=body.per, store_id=body.store_id, region_id=body.region_id,
+                                 created_by_id=key.key_id, total=total)
+    return BatchOut.of(row)
 
 
-def _readable_batch(key: Principal, batch_id: str) -> BatchState:
-    state = batch.load_state(batch_id)
-    if state is None:
-        raise BatchNotFound(f"No batch {batch_id}")
-    key.require_store(state.store_id)  # store managers: batches of their own store only
-    return state
+async def _readable_batch(key: Principal, batch_id: str) -> CodeBatch:
+    row = await batch_runs.get_batch(batch_id)
+    key.require_store(row.store_id)  # store managers: batches of their own store only
+    return row
 
 
 @router.get("/codes/batches/{batch_id}", summary="A batch's progress", responses=BATCH_ERRORS)
 async def batch_status(batch_id: BatchId, key: ManagerKey) -> BatchOut:
-    state = _readable_batch(key, batch_id)
-    if state.status in (BatchStatus.QUEUED, BatchStatus.RUNNING) and time.time() - state.updated_at > STALE_SECONDS:
-        # Only the job writes the state; while it is queued or running the job id turns this into a no-op.
-        await jobs.start_batch(state)
-    return BatchOut.of(state)
+    return BatchOut.of(await _readable_batch(key, batch_id))  # a read only: the outbox keeps the batch going
 
 
 @router.get("/codes/batches/{batch_id}/download", summary="The finished batch: QR PNGs, card PNGs, manifest.csv",
-            response_class=FileResponse, responses={200: {"content": {"application/zip": {}}},
-                                                    **problems(401, 403, 404, 409, 422)})
-async def batch_download(batch_id: BatchId, key: ManagerKey) -> FileResponse:
-    state = _readable_batch(key, batch_id)
-    path = batch.zip_path(batch_id)
-    if state.status != BatchStatus.DONE or not path.exists():
-        raise BatchNotReady(f"Batch {batch_id} is {state.status.value} ({state.done}/{state.total})")
-    return FileResponse(path, media_type="application/zip", filename=f"codes-{state.per.value}-{batch_id}.zip",
-                        headers={"Cache-Control": "private, no-store"})
+            response_class=StreamingResponse, responses={200: {"content": {"application/zip": {}}},
+                                                         **problems(401, 403, 404, 409, 422)})
+async def batch_download(batch_id: BatchId, key: ManagerKey) -> StreamingResponse:
+    row = await _readable_batch(key, batch_id)
+    filename = f"codes-{row.per.value}-{batch_id}.zip"
+    return StreamingResponse(await batch_runs.download(row), media_type="application/zip", headers={
+        "Cache-Control": "private, no-store", "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -7,6 +7,7 @@ scan and everything after it carries (store, staff, product, campaign, channel).
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.models import Model
 
 from hub.modelbase import TimestampedModel
 
@@ -58,3 +59,51 @@ class Code(TimestampedModel):
     class Meta:
         table = "code"
         indexes = (("store_id", "kind"), ("staff_id", "kind"))
+
+
+class BatchPer(StrEnum):
+    STAFF = "staff"
+    PRODUCT = "product"
+    STORE = "store"
+
+
+class BatchStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its codes to be made
+    RUNNING = "running"  # codes made, images being drawn
+    DONE = "done"
+    FAILED = "failed"  # a step used up its outbox attempts: `hub outbox replay` runs it again
+
+
+# A batch of codes made by job (hub.codes.batch_runs): scope, progress and outcome, in the database so the
+# API process and any worker see the same batch. Its images are CodeBatchItem rows.
+class CodeBatch(TimestampedModel):
+    id = fields.CharField(max_length=32, primary_key=True)  # uuid4 hex, the id in the batch's URLs
+    per = fields.CharEnumField(BatchPer, max_length=16)
+    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
+    region = fields.ForeignKeyField("hub.Region", null=True, related_name=False, on_delete=fields.RESTRICT)
+    status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.QUEUED)
+    total = fields.IntField(default=0)
+    done = fields.IntField(default=0)
+    created = fields.IntField(default=0)
+    reused = fields.IntField(default=0)
+    skipped_inactive = fields.IntField(default=0)
+    error = fields.CharField(max_length=500, default="")
+    created_by = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.SET_NULL)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "code_batch"
+
+
+# One code of a batch: what the manifest says of it (JSON) and, once drawn, its QR and card PNGs.
+class CodeBatchItem(Model):
+    id = fields.BigIntField(primary_key=True)
+    batch = fields.ForeignKeyField("hub.CodeBatch", related_name=False, on_delete=fields.CASCADE)
+    seq = fields.IntField()
+    item = fields.JSONField()
+    qr_png = fields.BinaryField(null=True)
+    card_png = fields.BinaryField(null=True)
+
+    class Meta:
+        table = "code_batch_item"
+        unique_together = (("batch", "seq"),)

@@ -1,12 +1,12 @@
-"""Batch generation: the ZIP against its manifest and the database, reuse on re-runs, the job, API and CLI."""
+"""Batch generation: the ZIP against its manifest and the database, reuse on re-runs, the API and the CLI.
+(The outbox steps, failures and arq: test_codes_batch_jobs.py; API and worker as separate processes:
+test_codes_batch_processes.py.)"""
 
 import csv
 import io
-import json
 import os
-import shutil
 import subprocess
-import time
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -15,9 +15,9 @@ import zxingcpp
 from PIL import Image
 
 from hub.auth.models import Role
-from hub.codes import batch, jobs
-from hub.codes.batch import BatchState, BatchStatus, Per
-from hub.codes.models import Code
+from hub.codes import batch
+from hub.codes.batch import Per
+from hub.codes.models import BatchStatus, Code, CodeBatch, CodeBatchItem
 from hub.codes.slugs import public_url, qr_url
 from hub.database import transaction
 from hub.products.models import Product
@@ -25,17 +25,9 @@ from hub.regions.models import RegionLevel
 from hub.staff.models import Staff
 from hub.stores.models import Store, StoreLogo
 from tests.factories import make_key, make_product, make_region, make_staff, make_store
-from tests.workers import run_worker_until_idle
+from hub.outbox.models import OutboxMessage
 
 HUB = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hub")
-
-
-@pytest.fixture(autouse=True)
-def no_batches_left():
-    """Batch folders live under the session's var dir: each test starts without any."""
-    shutil.rmtree(batch.batches_dir(), ignore_errors=True)
-    yield
-    shutil.rmtree(batch.batches_dir(), ignore_errors=True)
 
 
 async def city_with_stores():
@@ -89,10 +81,10 @@ async def build(per: Per, **scope) -> tuple[bytes, batch.Prepared]:
     stores = await batch.scope_stores(**scope)
     async with transaction():
         prepared = await batch.prepare(per=per, stores=stores)
-    out = batch.batches_dir() / "test-batch.zip"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    await batch.write_zip(prepared.items, out=out)
-    return out.read_bytes(), prepared
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "batch.zip"
+        await batch.write_zip(prepared.items, out=out)
+        return out.read_bytes(), prepared
 
 
 class TestBatchContents:
@@ -175,7 +167,15 @@ class TestBatchApi:
         download = await client.get(status["download_url"], headers=ops)
         assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
         assert download.headers["cache-control"].startswith("private")
-        assert len(await checked_rows(download.content)) == 3
+        rows = await checked_rows(download.content)
+        assert len(rows) == 3 and download.headers["content-disposition"].startswith("attachment;")
+        assert all(not info.flag_bits & 0x08 for info in zipfile.ZipFile(io.BytesIO(download.content)).infolist())
+        row = await CodeBatch.get(id=body["id"])  # the state is the row, not a file of the API process
+        assert (row.status, row.done, row.created_by_id is not None, row.finished_at is not None) == (
+            BatchStatus.DONE, 3, True, True)
+        assert await CodeBatchItem.filter(batch_id=row.id, qr_png__isnull=False).count() == 3
+        cli_bytes, _ = await build(Per.STAFF, region_id=city.id)
+        assert download.content == cli_bytes  # the CLI's file and the API's download are the same archive
         codes = await Code.all().values_list("slug", flat=True)
         again = await start(client, ops, {"per": "staff", "region_id": city.id})
         status = await wait_done(client, ops, again.json()["id"], queue)
@@ -215,20 +215,7 @@ class TestBatchApi:
             assert response.json()["errors"][0]["field"] == field
         assert (await client.get("/api/v1/codes/batches/" + "0" * 32, headers=ops)).status_code == 404
         assert (await client.get("/api/v1/codes/batches/not-an-id", headers=ops)).status_code == 422
-        assert not batch.batches_dir().exists()  # nothing was started
-
-    async def test_an_unfinished_batch_cannot_be_downloaded_and_a_stalled_one_is_queued_again(self, client, queue):
-        _, (store_a, *_), *_ = await city_with_stores()
-        state = BatchState(id="a" * 32, per=Per.STAFF, store_id=store_a.id, region_id=None, requested_by=None)
-        batch.save_state(state)
-        ops = await make_key(role=Role.OPS)
-        response = await client.get(f"/api/v1/codes/batches/{state.id}/download", headers=ops)
-        assert response.status_code == 409 and response.json()["type"] == "/problems/conflict"
-        state_file = batch.batches_dir() / state.id / "state.json"
-        state_file.write_text(json.dumps({**json.loads(state_file.read_text()), "updated_at": 0}))
-        assert (await client.get(f"/api/v1/codes/batches/{state.id}", headers=ops)).json()["status"] == "queued"
-        status = await wait_done(client, ops, state.id, queue)
-        assert (status["status"], status["done"], status["total"]) == ("done", 2, 2)
+        assert not await CodeBatch.exists() and not await OutboxMessage.exists()  # nothing was started
 
     async def test_the_same_idempotency_key_starts_one_batch(self, client, queue):
         _, (store_a, *_), *_ = await city_with_stores()
@@ -237,48 +224,7 @@ class TestBatchApi:
         second = await start(client, headers, {"per": "store", "store_id": store_a.id})
         assert first.status_code == second.status_code == 202 and first.json()["id"] == second.json()["id"]
         await queue.drain(timeout=60)
-        assert [p.name for p in batch.batches_dir().iterdir()] == [first.json()["id"]]
-
-
-class TestBatchJob:
-    async def test_running_the_job_twice_makes_nothing_twice(self, queue):
-        city, *_ = await city_with_stores()
-        state = BatchState(id="b" * 32, per=Per.STAFF, store_id=None, region_id=city.id, requested_by=None)
-        batch.save_state(state)
-        ctx = {"job_try": 1, "settings": None}
-        assert await jobs.codes_batch(ctx, state.id) == "done"
-        archive = batch.zip_path(state.id).read_bytes()
-        assert await jobs.codes_batch(ctx, state.id) == "done"  # finished: nothing to do
-        batch.zip_path(state.id).unlink()  # lost file: the job renders it again from the same codes
-        assert await jobs.codes_batch(ctx, state.id) == "done"
-        assert batch.zip_path(state.id).read_bytes() == archive and await Code.all().count() == 3
-        assert batch.load_state(state.id).status == BatchStatus.DONE
-
-
-    async def test_a_failing_batch_is_retried_then_reported_failed(self, client):
-        _, (store_a, *_), *_ = await city_with_stores()
-        state = BatchState(id="c" * 32, per=Per.STORE, store_id=store_a.id, region_id=None, requested_by=None)
-        batch.save_state(state)
-        (batch.zip_path(state.id) / "in-the-way").mkdir(parents=True)  # the ZIP cannot be put in place
-        with pytest.raises(OSError):
-            await jobs.codes_batch({"job_try": 1}, state.id)
-        assert (batch.load_state(state.id).status, batch.load_state(state.id).error) == (
-            BatchStatus.QUEUED, "try 1 of 3 failed; retrying")
-        with pytest.raises(OSError):
-            await jobs.codes_batch({"job_try": jobs.MAX_TRIES}, state.id)
-        status = (await client.get(f"/api/v1/codes/batches/{state.id}", headers=await make_key(role=Role.OPS))).json()
-        assert (status["status"], status["error"], status["download_url"]) == ("failed", "try 3 of 3 failed", None)
-        assert not any(p.name.endswith(".part") for p in (batch.batches_dir() / state.id).iterdir())
-        assert await Code.all().count() == 1  # made once, by the first try
-
-
-    async def test_old_batch_folders_are_pruned(self):
-        for batch_id in ("d" * 32, "e" * 32):
-            batch.save_state(BatchState(id=batch_id, per=Per.STORE, store_id=None, region_id=None, requested_by=None))
-        week_ago = time.time() - jobs.KEEP_SECONDS - 60
-        os.utime(batch.batches_dir() / ("d" * 32) / "state.json", (week_ago, week_ago))
-        assert await jobs.codes_batch_prune({}) == 1
-        assert [p.name for p in batch.batches_dir().iterdir()] == ["e" * 32]
+        assert await CodeBatch.all().values_list("id", flat=True) == [first.json()["id"]]
 
 
 def hub_cli(*args: str) -> subprocess.CompletedProcess:
@@ -308,18 +254,3 @@ class TestBatchCli:
         both = hub_cli("codes", "batch", "--per", "store", "--store", "GZ-A", "--province", "--out", out)
         assert both.returncode == 2 and "exactly one" in both.stderr
         assert not Path(out).exists() and await Code.all().count() == 0
-
-
-class TestBatchOnArq:
-    async def test_an_arq_worker_runs_the_batch_the_api_started(self, client, arq_queue):
-        _, (store_a, *_), *_ = await city_with_stores()
-        ops = await make_key(role=Role.OPS)
-        started = await start(client, ops, {"per": "product", "store_id": store_a.id})
-        assert started.status_code == 202, started.text
-        assert batch.load_state(started.json()["id"]).status == BatchStatus.QUEUED  # on Redis, not run in-process
-        worker = await run_worker_until_idle(arq_queue)
-        assert worker.jobs_failed == 0
-        status = (await client.get(started.json()["status_url"], headers=ops)).json()
-        assert (status["status"], status["done"], status["total"]) == ("done", 2, 2)
-        download = await client.get(status["download_url"], headers=ops)
-        assert len(await checked_rows(download.content)) == 2
