@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=5, ge=1, le=50)
     outbox_sweep_seconds: int = Field(default=30, ge=1)
     outbox_stale_seconds: int = Field(default=60, ge=1)
+    # How long a claimed outbox message or WeCom receipt stays with its worker without a heartbeat; the
+    # worker renews it every third of this while the work runs, so a dead worker's work is taken back by
+    # the next sweep after it lapses (sweeps run every 5 s): seconds, not the longest a job may take.
+    lease_seconds: float = Field(default=6.0, ge=1, le=300)
 
     @field_validator("database_url")
     @classmethod

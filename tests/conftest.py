@@ -38,7 +38,7 @@ from hub.app import create_app  # noqa: E402
 from hub.migrate import apply_migrations  # noqa: E402
 from hub.settings import get_settings  # noqa: E402
 
-pytest_plugins = ["tests.sandboxes", "tests.workers"]  # sandbox and arq worker fixtures, for every test
+pytest_plugins = ["tests.sandboxes", "tests.workers", "tests.processes"]  # sandboxes, arq workers, real processes
 
 if IN_CI and not DATABASE_URL.startswith("postgres"):
     raise pytest.UsageError("CI=true needs HUB_TEST_DATABASE_URL=postgres://...: the suite must run on PostgreSQL")
@@ -134,15 +134,3 @@ async def redis_url():
             pytest.fail(problem)
         pytest.skip(problem)  # CI guard above: only on a developer's bare machine
     return url
-
-
-@pytest.fixture
-def postgres_url(migrated_database):
-    """The suite's PostgreSQL database, for tests of several processes sharing one; skipped locally on
-    SQLite, a failure under CI=true."""
-    if DATABASE_URL.startswith("postgres"):
-        return DATABASE_URL
-    problem = "HUB_TEST_DATABASE_URL is not set: the suite runs on SQLite"
-    if IN_CI:
-        pytest.fail(problem)
-    pytest.skip(problem)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import httpx
 import pytest
 
-from tests.processes import HUB, hub_serve
+from tests.processes import HUB, free_port
 
 
 @pytest.fixture
@@ -17,8 +18,24 @@ def served(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update(HUB_DATABASE_URL=f"sqlite://{tmp_path}/hub.db", HUB_VAR_DIR=str(tmp_path / "var"))
     subprocess.run([HUB, "migrate"], env=env, check=True, capture_output=True, timeout=120)
-    with hub_serve(env, cwd=tmp_path) as base:
+    port = free_port()
+    server = subprocess.Popen([HUB, "serve", "--port", str(port)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise AssertionError(f"hub serve did not come up: {server.stdout.read().decode()[-2000:]}")
+                time.sleep(0.2)
         yield base, env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_docs_health_and_readiness_answer_and_the_api_wants_a_key(served):

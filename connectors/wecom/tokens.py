@@ -19,6 +19,7 @@ from typing import Protocol
 
 from connectors.wecom.models import WecomAccessToken
 from hub.database import dialect, transaction
+from hub.jobs.lease import renewed
 from hub.settings import Settings
 
 
@@ -71,6 +72,10 @@ local v = redis.call('get', KEYS[1])
 if v and cjson.decode(v)['token'] == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+_RENEW_LOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
@@ -80,11 +85,11 @@ return 0
 class RedisTokenStore:
     """Tokens in Redis, expiring with the token; the fetch lock is ``SET NX PX`` with an owner value.
 
-    The lock expires after ``lock_seconds`` (longer than a fetch with all its retries can take), so a
-    process that dies while fetching blocks the others for at most that long.
+    The lock is a short lease, renewed while the fetch runs (``hub.jobs.lease``): a process that dies while
+    fetching blocks the others for at most ``lock_seconds``, well inside a welcome code's 20 s.
     """
 
-    def __init__(self, redis_url: str, *, lock_seconds: float = 60.0, poll_seconds: float = 0.05) -> None:
+    def __init__(self, redis_url: str, *, lock_seconds: float = 6.0, poll_seconds: float = 0.05) -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(redis_url, decode_responses=True)
@@ -114,7 +119,9 @@ class RedisTokenStore:
         while not await self._redis.set(name, owner, nx=True, px=self._lock_ms):
             await asyncio.sleep(self._poll)
         try:
-            yield
+            async with renewed(lambda: self._redis.eval(_RENEW_LOCK, 1, name, owner, self._lock_ms),
+                               what=f"WeCom token lock {key}", lease_seconds=self._lock_ms / 1000):
+                yield
         finally:
             await self._redis.eval(_RELEASE_LOCK, 1, name, owner)
 

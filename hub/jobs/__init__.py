@@ -34,7 +34,10 @@ def get_queue() -> Queue:
 
 
 async def open_queue(settings: Settings, *, run_periodic: bool = True) -> Queue:
-    """Open the queue these settings call for and make it the process's queue."""
+    """Open the queue these settings call for and make it the process's queue.
+
+    With Redis it does not wait for Redis to answer: an API process starts and serves without it.
+    """
     load_job_modules()
     if settings.redis_url:
         from hub.jobs.arq_queue import ArqQueue

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
-from arq import Retry, create_pool, cron
+from arq import Retry, cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import func
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.jobs.registry import (
     DEFAULT_LANE, JOBS_BY_NAME, LANES, PERIODIC, URGENT_LANE, JobSpec, PeriodicSpec, load_job_modules, record_outcome,
@@ -18,34 +22,67 @@ log = logging.getLogger("hub.jobs")
 
 QUEUE_NAME = "hub:jobs"
 QUEUE_NAMES = {DEFAULT_LANE: QUEUE_NAME, URGENT_LANE: "hub:urgent"}  # one arq queue per lane
+ENQUEUE_TIMEOUT_SECONDS = 2.0  # a request waits no longer than this on a Redis that hangs
+RETRY_AFTER_SECONDS = 1.0  # after an enqueue timed out, later ones fail at once for this long (many hooks, one outage)
 # The urgent lane's jobs are short and mostly wait on WeCom: more at once, and picked up sooner than
 # arq's default half-second poll (a welcome message has 20 seconds in all).
 LANE_OPTIONS = {DEFAULT_LANE: {"max_jobs": 20, "poll_delay": 0.5}, URGENT_LANE: {"max_jobs": 50, "poll_delay": 0.05}}
 
 
+class QueueUnavailable(ConnectionError):
+    """Redis did not take the job; whatever must not be lost is in the outbox, whose sweeper re-enqueues it."""
+
+
 class ArqQueue:
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
+        self._down_until = 0.0  # after a timed-out enqueue, fail at once for a moment instead of waiting again
 
     @classmethod
     async def connect(cls, settings: Settings) -> ArqQueue:
-        return cls(await create_pool(RedisSettings.from_dsn(settings.redis_url), default_queue_name=QUEUE_NAME))
+        """The queue on ``settings.redis_url``, without waiting for Redis to answer.
+
+        Connections open on first use, so an API process starts while Redis is down (``/readyz`` says 503)
+        and enqueues again as soon as Redis is back; arq's own ``create_pool`` would give up at start-up.
+        """
+        return cls(_redis_client(settings))
 
     async def enqueue(self, name: str, *args: Any, job_id: str | None = None, defer_seconds: float = 0) -> bool:
         queue_name = QUEUE_NAMES[JOBS_BY_NAME[name].lane]
-        job = await self.redis.enqueue_job(
-            name, *args, _job_id=job_id, _defer_by=defer_seconds or None, _queue_name=queue_name
-        )
+        if time.monotonic() < self._down_until:
+            raise QueueUnavailable(f"Redis did not answer just now; {name} not enqueued")
+        try:
+            job = await asyncio.wait_for(self.redis.enqueue_job(
+                name, *args, _job_id=job_id, _defer_by=defer_seconds or None, _queue_name=queue_name
+            ), ENQUEUE_TIMEOUT_SECONDS)
+        except (OSError, RedisError, asyncio.TimeoutError) as exc:
+            if isinstance(exc, (asyncio.TimeoutError, RedisTimeoutError)):  # slow to fail: don't wait again at once
+                self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
+            raise QueueUnavailable(f"Redis did not take {name}: {exc!r}") from exc
         return job is not None
 
     async def start(self) -> None:
-        return None
+        """Say so when Redis does not answer yet; the process starts all the same."""
+        try:
+            await asyncio.wait_for(self.redis.ping(), ENQUEUE_TIMEOUT_SECONDS)
+        except (OSError, RedisError, asyncio.TimeoutError) as exc:
+            log.warning("Redis does not answer (%r): starting without it; jobs are enqueued once it does", exc)
 
     async def drain(self, timeout: float = 30) -> None:
         return None  # the workers own the jobs
 
     async def close(self, timeout: float = 10) -> None:
         await self.redis.aclose()
+
+
+def _redis_client(settings: Settings) -> ArqRedis:
+    """What arq's ``create_pool`` builds (sentinels aside), minus its connect-and-ping at start-up."""
+    redis = RedisSettings.from_dsn(settings.redis_url)
+    return ArqRedis(
+        host=redis.host, port=redis.port, unix_socket_path=redis.unix_socket_path, db=redis.database,
+        username=redis.username, password=redis.password, ssl=redis.ssl, socket_connect_timeout=redis.conn_timeout,
+        encoding="utf8", default_queue_name=QUEUE_NAME,
+    )
 
 
 def _arq_function(spec: JobSpec):

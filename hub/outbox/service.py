@@ -3,7 +3,9 @@
 ``publish`` writes the message in the caller's transaction and enqueues its delivery only after that
 transaction commits. ``deliver`` claims a message with a conditional update, so two jobs for the same
 message (a retry and a sweep, say) never both run its handler; handlers must still be idempotent,
-because a worker can die after the handler ran and before the message was marked delivered.
+because a worker can die after the handler ran and before the message was marked delivered. The claim
+is a short lease renewed while the handler runs (``hub.jobs.lease``): a dead worker's message is swept
+back within seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tortoise.functions import Count
 from hub import jobs
 from hub.database import current_unit_of_work
 from hub.errors import NotFound
+from hub.jobs.lease import lease_until, renewed
 from hub.jobs.registry import backoff_seconds
 from hub.metrics import OUTBOX_DEAD, OUTBOX_DEPTH, OUTBOX_OLDEST_AGE
 from hub.outbox.models import OutboxMessage, OutboxStatus
@@ -28,7 +31,6 @@ log = logging.getLogger("hub.outbox")
 
 Handler = Callable[[OutboxMessage], Awaitable[None]]
 HANDLERS: dict[str, Handler] = {}
-LEASE = timedelta(minutes=5)  # a delivery that takes longer is presumed dead and swept
 DELIVER_JOB = "outbox_deliver"
 
 
@@ -68,7 +70,10 @@ async def publish(
     )
 
     async def enqueue_delivery() -> None:
-        await jobs.enqueue(DELIVER_JOB, message.id)
+        try:
+            await jobs.enqueue(DELIVER_JOB, message.id)
+        except ConnectionError as exc:  # Redis away: the row is committed and the sweeper enqueues it later
+            log.warning("outbox message %s not enqueued (%s); the sweeper will", message.id, exc)
 
     uow.after_commit(enqueue_delivery)
     return message
@@ -82,42 +87,64 @@ async def deliver(message_id: int) -> str:
     """Deliver one message; returns what happened. Raises after a failed try that will be retried."""
     now = _now()
     claimed = await OutboxMessage.filter(id=message_id, status=OutboxStatus.PENDING).update(
-        status=OutboxStatus.IN_FLIGHT, lease_until=now + LEASE, attempts=F("attempts") + 1
+        status=OutboxStatus.IN_FLIGHT, lease_until=lease_until(), attempts=F("attempts") + 1
     )
     if not claimed:
         return "skipped"
     message = await OutboxMessage.get(id=message_id)
+
+    def mine(*statuses: OutboxStatus):
+        # The attempt count fences this try's writes: once the sweeper took its lease back and another job
+        # claimed the message (one attempt more), nothing this try writes lands.
+        return OutboxMessage.filter(id=message_id, attempts=message.attempts,
+                                    status__in=statuses or [OutboxStatus.IN_FLIGHT])
+
     try:
         func = HANDLERS.get(message.topic)
         if func is None:
             raise UnknownTopic(f"no handler for topic {message.topic!r}")
-        await func(message)
+        async with renewed(lambda: mine().update(lease_until=lease_until()), what=f"outbox message {message_id}"):
+            await func(message)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        mine = OutboxMessage.filter(id=message_id, status=OutboxStatus.IN_FLIGHT)
         if message.attempts >= message.max_attempts:
-            await mine.update(status=OutboxStatus.DEAD, last_error=error, lease_until=None)
+            await mine().update(status=OutboxStatus.DEAD, last_error=error, lease_until=None)
             OUTBOX_DEAD.labels(message.topic).inc()
             log.error("outbox message %s (%s) is dead after %d attempts: %s", message_id, message.topic, message.attempts, error)
             return "dead"
-        await mine.update(
+        await mine().update(
             status=OutboxStatus.PENDING, last_error=error, lease_until=None, next_attempt_at=now + _backoff(message.attempts)
         )
         raise
-    await OutboxMessage.filter(id=message_id, status=OutboxStatus.IN_FLIGHT).update(
+    # Delivered also when the lease lapsed meanwhile but nobody claimed the message again: no second delivery.
+    await mine(OutboxStatus.IN_FLIGHT, OutboxStatus.PENDING).update(
         status=OutboxStatus.DELIVERED, delivered_at=_now(), lease_until=None
     )
     return "delivered"
 
 
 async def sweep(*, stale_after: timedelta) -> int:
-    """Re-enqueue messages whose job vanished: expired leases and pending rows overdue by ``stale_after``."""
+    """Re-enqueue messages whose job vanished: lapsed leases at once, pending rows overdue by ``stale_after``.
+
+    A lease lapses only when its worker stopped renewing it (died, or lost the database), so the message
+    goes back to pending and is enqueued now; a pending row may just be waiting for its job, hence the grace.
+    """
     now = _now()
-    expired = await OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).values_list("id", flat=True)
+    lapsed = OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now)
+    # A message whose every attempt dies with its worker would be taken back for ever: its last attempt counts.
+    hopeless = await lapsed.filter(attempts__gte=F("max_attempts")).values_list("id", "topic")
+    for message_id, topic in hopeless:
+        if await lapsed.filter(id=message_id).update(
+            status=OutboxStatus.DEAD, lease_until=None, last_error="the last attempt did not finish (its lease lapsed)"
+        ):
+            OUTBOX_DEAD.labels(topic).inc()
+            log.error("outbox message %s (%s) is dead: its last attempt did not finish", message_id, topic)
+    expired = await lapsed.values_list("id", flat=True)
     if expired:
         await OutboxMessage.filter(id__in=expired, status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).update(
             status=OutboxStatus.PENDING, lease_until=None, next_attempt_at=now - stale_after - timedelta(seconds=1)
         )
+        log.warning("outbox sweeper took back %d messages whose lease lapsed: %s", len(expired), list(expired)[:20])
     overdue = await OutboxMessage.filter(
         status=OutboxStatus.PENDING, next_attempt_at__lt=now - stale_after
     ).order_by("id").limit(1000).values_list("id", "attempts")

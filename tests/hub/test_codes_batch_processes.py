@@ -4,7 +4,6 @@ directories (separate containers, nothing shared but PostgreSQL and Redis)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from hub.auth.models import Role
 from hub.codes.models import BatchStatus, CodeBatch
 from tests.factories import make_key
 from tests.hub.test_codes_batch import checked_rows, city_with_stores
-from tests.processes import hub_serve, hub_worker
+from tests.processes import Processes
 
 
 async def status_until(http: httpx.AsyncClient, url: str, wanted: str, *, seconds: float) -> dict:
@@ -26,26 +25,25 @@ async def status_until(http: httpx.AsyncClient, url: str, wanted: str, *, second
         await asyncio.sleep(0.3)
 
 
-async def test_a_batch_the_api_starts_is_finished_by_a_worker_in_another_container(postgres_url, redis_url,
-                                                                                    tmp_path: Path):
+async def test_a_batch_the_api_starts_is_finished_by_a_worker_in_another_container(
+        processes: Processes, redis_url, tmp_path: Path):
     city, *_ = await city_with_stores()
     ops = await make_key(role=Role.OPS)
-    shared = {**os.environ, "HUB_DATABASE_URL": postgres_url, "HUB_REDIS_URL": redis_url}
     api, worker = tmp_path / "api", tmp_path / "worker"
-    with hub_serve({**shared, "HUB_VAR_DIR": str(api / "var")}, cwd=api) as base:
-        async with httpx.AsyncClient(base_url=base, headers=ops, timeout=30) as http:
-            started = await http.post("/api/v1/codes/batches", json={"per": "staff", "region_id": city.id})
-            assert started.status_code == 202, started.text
-            status_url = started.json()["status_url"]
-            await asyncio.sleep(1)
-            waiting = (await http.get(status_url)).json()  # no worker yet: the API runs no jobs itself
-            assert (waiting["status"], waiting["done"], waiting["total"]) == ("queued", 0, 3)
+    base = await processes.serve(processes.env(HUB_REDIS_URL=redis_url, HUB_VAR_DIR=str(api / "var")), cwd=api)
+    async with httpx.AsyncClient(base_url=base, headers=ops, timeout=30, trust_env=False) as http:
+        started = await http.post("/api/v1/codes/batches", json={"per": "staff", "region_id": city.id})
+        assert started.status_code == 202, started.text
+        status_url = started.json()["status_url"]
+        await asyncio.sleep(1)
+        waiting = (await http.get(status_url)).json()  # no worker yet: the API runs no jobs itself
+        assert (waiting["status"], waiting["done"], waiting["total"]) == ("queued", 0, 3)
 
-            with hub_worker({**shared, "HUB_VAR_DIR": str(worker / "var")}, cwd=worker):
-                done = await status_until(http, status_url, "done", seconds=120)
-            assert (done["status"], done["done"], done["total"], done["created"]) == ("done", 3, 3, 3), done
-            download = await http.get(done["download_url"])
-            assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+        processes.worker(processes.env(HUB_REDIS_URL=redis_url, HUB_VAR_DIR=str(worker / "var")), cwd=worker)
+        done = await status_until(http, status_url, "done", seconds=120)
+        assert (done["status"], done["done"], done["total"], done["created"]) == ("done", 3, 3, 3), done
+        download = await http.get(done["download_url"])
+        assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
 
     rows = await checked_rows(download.content)  # QR images and cards decoded against the codes' rows
     assert [(r["store_code"], r["staff_no"]) for r in rows] == [("GZ-A", "E1"), ("GZ-A", "E2"), ("GZ-B", "E3")]

@@ -11,6 +11,7 @@ import pytest
 
 from hub import jobs
 from hub.database import transaction
+from hub.settings import get_settings
 from webhooks.models import ReceiptStatus, WebhookReceipt
 from webhooks.wecom import service
 
@@ -112,6 +113,23 @@ class TestSweeper:
         assert crashed.status == ReceiptStatus.DONE and crashed.attempts == 2
         assert running.status == ReceiptStatus.PROCESSING and running.attempts == 1
         assert hopeless.status == ReceiptStatus.FAILED and "did not finish" in hopeless.outcome
+
+    async def test_a_lapsed_lease_is_processed_at_once_however_fresh_the_receipt(self, queue):
+        # Its worker died seconds after the callback arrived: the welcome code has 20 s, no waiting STALE_AFTER.
+        now = datetime.now(timezone.utc)
+        dropped = await make_receipt(ago=timedelta(seconds=2), status=ReceiptStatus.PROCESSING, attempts=1,
+                                     lease_until=now - timedelta(milliseconds=1))
+        assert await service.sweep() == 1
+        await queue.drain()
+        await dropped.refresh_from_db()
+        assert dropped.status == ReceiptStatus.DONE and dropped.attempts == 2
+
+    async def test_a_claim_holds_a_short_lease_not_the_try_timeout(self):
+        receipt = await make_receipt()
+        claimed = await service.claim(receipt_id=receipt.id)
+        left = claimed.lease_until - datetime.now(timezone.utc)
+        assert claimed.status == ReceiptStatus.PROCESSING and left <= timedelta(seconds=get_settings().lease_seconds)
+        assert get_settings().lease_seconds < service.TRY_TIMEOUT_SECONDS
 
     async def test_sweeper_is_registered_as_periodic_and_processing_on_the_urgent_lane(self):
         from hub.jobs.registry import JOBS_BY_NAME, PERIODIC, URGENT_LANE

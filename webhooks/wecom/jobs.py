@@ -11,6 +11,6 @@ async def wecom_process_receipt(ctx: dict, receipt_id: int) -> str:
     return await service.process_receipt(receipt_id=receipt_id)
 
 
-@periodic(every_seconds=15)
+@periodic(every_seconds=service.SWEEP_SECONDS)
 async def wecom_sweep_receipts(ctx: dict) -> int:
     return await service.sweep()

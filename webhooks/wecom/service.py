@@ -5,7 +5,9 @@ inserted under the unique (source, dedup_key) constraint; a repeat delivery lose
 bumps ``deliveries``, so only the first one enqueues processing, after its commit. The job claims the
 receipt with a conditional update (pending → processing, with a lease) so a retry, a sweep and a replay
 never run ``hub.wecom.callbacks.handle`` at the same time; ``handle`` is idempotent for the rest (a
-worker can die after it ran and before the receipt was marked done).
+worker can die after it ran and before the receipt was marked done). The lease is short and renewed
+while ``handle`` runs (``hub.jobs.lease``), so a receipt whose worker died is taken back within seconds,
+well inside the welcome code's 20.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from connectors.wecom.crypto import CallbackCrypto, CallbackRejected
 from hub import jobs
 from hub.database import current_unit_of_work
 from hub.errors import FieldError, HubError, NotFound
+from hub.jobs.lease import lease_until, renewed
 from hub.settings import Settings
 from hub.wecom import callbacks
 from webhooks.models import ReceiptStatus, WebhookReceipt
@@ -33,9 +36,7 @@ SOURCE = "wecom"
 PROCESS_JOB = "wecom_process_receipt"
 MAX_ATTEMPTS = 5  # tries of handle() before a receipt is failed; also the job's max_tries
 TRY_TIMEOUT_SECONDS = 30  # the job's timeout: a try makes a few WeCom calls of at most 5 s each
-# Well past the job's timeout: a lease that ran out means the try died (worker crash, timeout), and the
-# sweeper takes the receipt back.
-LEASE = timedelta(seconds=4 * TRY_TIMEOUT_SECONDS)
+SWEEP_SECONDS = 5  # how often lapsed leases are taken back: a dead worker's receipt waits lease + this at most
 # Still pending this long after arrival, a receipt has probably lost its job (the enqueue failed, the worker
 # went away). Re-enqueueing one whose retry is merely waiting costs one skipped job, thanks to the claim.
 STALE_AFTER = timedelta(seconds=30)
@@ -134,7 +135,10 @@ async def store_receipt(*, fields: dict[str, str]) -> tuple[WebhookReceipt, bool
         return await WebhookReceipt.get(source=SOURCE, dedup_key=key), False
 
     async def enqueue_processing() -> None:
-        await _enqueue(receipt.id)
+        try:
+            await _enqueue(receipt.id)
+        except ConnectionError as exc:  # Redis away: the receipt is stored and the sweeper enqueues it
+            log.warning("wecom receipt %s not enqueued (%s); the sweeper will", receipt.id, exc)
 
     uow.after_commit(enqueue_processing)
     return receipt, True
@@ -143,7 +147,7 @@ async def store_receipt(*, fields: dict[str, str]) -> tuple[WebhookReceipt, bool
 async def claim(*, receipt_id: int) -> WebhookReceipt | None:
     """Take a pending receipt for one try (pending → processing until the lease ends), or None."""
     claimed = await WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PENDING).update(
-        status=ReceiptStatus.PROCESSING, lease_until=_now() + LEASE, attempts=F("attempts") + 1
+        status=ReceiptStatus.PROCESSING, lease_until=lease_until(), attempts=F("attempts") + 1
     )
     return await WebhookReceipt.get(id=receipt_id) if claimed else None
 
@@ -154,12 +158,16 @@ async def process_receipt(*, receipt_id: int) -> str:
     if receipt is None:
         return "skipped"  # done, failed, or held by another job
     # The attempt count fences the update: a sweeper that took back an expired lease moved it on.
-    mine = WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PROCESSING, attempts=receipt.attempts)
+    def mine(*statuses: ReceiptStatus):
+        return WebhookReceipt.filter(id=receipt_id, attempts=receipt.attempts,
+                                     status__in=statuses or [ReceiptStatus.PROCESSING])
+
     try:
-        outcome = await callbacks.handle(receipt.payload, receipt_id=receipt_id)  # opens its own transactions
+        async with renewed(lambda: mine().update(lease_until=lease_until()), what=f"wecom receipt {receipt_id}"):
+            outcome = await callbacks.handle(receipt.payload, receipt_id=receipt_id)  # opens its own transactions
     except Exception as exc:
         last = receipt.attempts >= MAX_ATTEMPTS
-        await mine.update(
+        await mine().update(
             status=ReceiptStatus.FAILED if last else ReceiptStatus.PENDING,
             lease_until=None,
             outcome=f"error: {type(exc).__name__}: {exc}"[:255],
@@ -169,12 +177,16 @@ async def process_receipt(*, receipt_id: int) -> str:
             receipt_id, receipt.kind, receipt.attempts, " for good" if last else "", exc,
         )
         raise
-    await mine.update(status=ReceiptStatus.DONE, lease_until=None, processed_at=_now(), outcome=outcome[:255])
+    # Done also when the lease lapsed meanwhile but no other try claimed the receipt: no second run.
+    await mine(ReceiptStatus.PROCESSING, ReceiptStatus.PENDING).update(
+        status=ReceiptStatus.DONE, lease_until=None, processed_at=_now(), outcome=outcome[:255]
+    )
     return outcome
 
 
 async def sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
-    """Take back expired leases and re-enqueue receipts pending longer than ``stale_after``."""
+    """Take back lapsed leases and enqueue those receipts at once; re-enqueue receipts pending longer
+    than ``stale_after`` (their job was probably lost). Returns how many were enqueued."""
     now = _now()
     expired = WebhookReceipt.filter(source=SOURCE, status=ReceiptStatus.PROCESSING, lease_until__lt=now)
     # A try that never finished (timed out, worker killed) leaves no error behind: count it all the same,
@@ -182,15 +194,23 @@ async def sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
     await expired.filter(attempts__gte=MAX_ATTEMPTS).update(
         status=ReceiptStatus.FAILED, lease_until=None, outcome="error: the last try did not finish (lease expired)"
     )
-    await expired.update(status=ReceiptStatus.PENDING, lease_until=None)
+    taken_back = {}
+    for receipt_id, attempts in await expired.values_list("id", "attempts"):
+        # Conditional again: a try that renewed its lease or finished meanwhile keeps its receipt.
+        if await WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PROCESSING, attempts=attempts,
+                                       lease_until__lt=now).update(status=ReceiptStatus.PENDING, lease_until=None):
+            taken_back[receipt_id] = attempts
+    if taken_back:
+        log.warning("wecom receipt sweeper took back %d receipts whose lease lapsed", len(taken_back))
     stale = await WebhookReceipt.filter(
         source=SOURCE, status=ReceiptStatus.PENDING, received_at__lt=now - stale_after
     ).order_by("id").limit(1000).values_list("id", "attempts")
-    for receipt_id, attempts in stale:
+    due = taken_back | dict(stale)
+    for receipt_id, attempts in due.items():
         await _enqueue(receipt_id, tried=attempts)
-    if stale:
-        log.warning("wecom receipt sweeper re-enqueued %d receipts", len(stale))
-    return len(stale)
+    if due:
+        log.warning("wecom receipt sweeper re-enqueued %d receipts", len(due))
+    return len(due)
 
 
 async def replay(*, receipt_id: int | None = None) -> list[int]:

@@ -130,3 +130,28 @@ class TestRefresh:
                 await client.get_follow_user_list()
         assert caught.value.errcode == 40013 and "invalid corpid" in caught.value.errmsg
         assert (await wecom_sandbox.stats())["gettoken"] == 0
+
+
+class TestRedisFetchLock:
+    async def test_a_held_fetch_lock_is_renewed_past_its_lease_and_freed_after(self, redis_url):
+        """The lock is a short lease (a dead fetcher blocks the others seconds, not a minute), renewed while
+        a live fetch holds it; test_worker_crash shows the other side: a killed worker's lock lapses."""
+        from redis.asyncio import Redis
+
+        from tests.processes import wait_until
+
+        store, raw, name = RedisTokenStore(redis_url, lock_seconds=1), Redis.from_url(redis_url), "hub:wecom:token-lock:k"
+        try:
+            async with store.lock("k"):
+                held_since = time.monotonic()
+
+                async def two_leases_passed() -> bool:
+                    return time.monotonic() - held_since > 2
+
+                await wait_until(two_leases_passed, within=10, what="two lease lengths pass")
+                assert await raw.exists(name) and 0 < await raw.pttl(name) <= 1000
+                assert not await raw.set(name, "another process", nx=True, px=1000)  # still ours
+            assert not await raw.exists(name)
+        finally:
+            await store.aclose()
+            await raw.aclose()
