@@ -17,30 +17,10 @@ from urllib.parse import urlsplit
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
+from hub import packages
 from hub.settings import Settings
 
 log = logging.getLogger("hub.database")
-
-# Every module holding models of the "hub" app; later packages add their own app with its own migrations.
-HUB_MODEL_MODULES = [
-    "hub.auth.models",
-    "hub.idempotency.models",
-    "hub.outbox.models",
-    "hub.regions.models",
-    "hub.stores.models",
-    "hub.staff.models",
-    "hub.products.models",
-    "hub.customers.models",
-    "hub.campaigns.models",
-    "coupons.models",
-    "coupons.reconciliation.models",
-    "hub.codes.models",
-    "hub.events.models",
-    "hub.wecom.models",
-    "connectors.wecom.models",
-    "webhooks.models",
-]
-
 
 def tortoise_config(settings: Settings) -> dict:
     """The Tortoise config for these settings, migrations modules included."""
@@ -48,7 +28,7 @@ def tortoise_config(settings: Settings) -> dict:
         "connections": {"default": _connection_url(settings)},
         "apps": {
             "hub": {
-                "models": HUB_MODEL_MODULES,
+                "models": packages.model_modules(),  # one app "hub", one set of migrations
                 "migrations": "hub.migrations",
                 "default_connection": "default",
             }
