@@ -1,6 +1,6 @@
 """What the coupons package contributes to the hub (see ``hub.packages``)."""
 
-from hub.packages import Commands, Package, Router
+from hub.packages import Commands, Fill, Package, Router
 
 PACKAGE = Package(
     name="coupons",
@@ -18,4 +18,5 @@ PACKAGE = Package(
     commands=(
         Commands("coupons.cli", "coupons", "Coupons: reconcile settlement files, load partner codes, demo coupons."),
     ),
+    hooks=(Fill("hub.wecom.hooks:check_welcome_coupon_batch", "coupons.welcome:check_welcome_batch"),),
 )

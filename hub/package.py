@@ -1,6 +1,6 @@
-"""What the hub package contributes: its routers, models, jobs, commands (see ``hub.packages``)."""
+"""What the hub package contributes: its routers, models, jobs, commands, hooks (see ``hub.packages``)."""
 
-from hub.packages import Commands, Mount, Package, Router
+from hub.packages import Commands, Fill, Mount, Package, Router
 
 PACKAGE = Package(
     name="hub",
@@ -64,4 +64,18 @@ PACKAGE = Package(
     on_startup=("hub.links.lifecycle:start",),  # the link cache, throttle and scan writer
     on_shutdown=("hub.links.lifecycle:stop",),  # buffered scans are written before the database closes
     on_exit=("hub.wecom.connection:close_wecom_client",),
+    hooks=(
+        # The WeCom side keeps the contact way behind a contact-me code (codes sit below wecom).
+        Fill("hub.codes.hooks:contact_way_wanted", "hub.wecom.contactways:create_for_code"),
+        Fill("hub.codes.hooks:target_kept_by_hub", "hub.wecom.contactways:has_contact_way"),
+        Fill("hub.codes.hooks:code_disabled", "hub.wecom.contactways:code_disabled"),
+        Fill("hub.codes.hooks:code_enabled", "hub.wecom.contactways:code_enabled"),
+        Fill("hub.staff.hooks:staff_changed", "hub.wecom.contactways:staff_changed"),
+        # The public link's cache drops a code once its change commits (codes sit below links).
+        Fill("hub.codes.hooks:code_committed", "hub.links.cache:invalidate"),
+        # The link's signed token is one source of attribution (events sit below links).
+        Fill("hub.events.hooks:verify_attribution_token", "hub.links.tokens:verify"),
+        # A staff page's session cookie stands for a key on reads (auth sits below staffweb).
+        Fill("hub.auth.hooks:session_principal", "hub.staffweb.session:principal_from_request"),
+    ),
 )

@@ -1,4 +1,4 @@
-"""The packages' declarations: every reference resolves, the app mounts in the declared order."""
+"""The packages' declarations: every reference resolves, the app mounts in the declared order, hooks behave."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from tortoise import Tortoise
 
 from hub import packages
 from hub.app import create_app
+from hub.hooks import Hook
 
 
 def _paths_in_matching_order(app) -> list[str]:
@@ -30,6 +31,9 @@ class TestDeclarations:
                 packages.resolve(module)
             for reference in (*package.on_startup, *package.on_shutdown, *package.on_exit):
                 assert inspect.iscoroutinefunction(packages.resolve(reference)), reference
+            for fill in package.hooks:
+                assert isinstance(packages.resolve(fill.hook), Hook), fill
+                assert callable(packages.resolve(fill.func)), fill
 
     def test_the_public_link_is_matched_before_every_other_route_of_ours(self):
         paths = [p for p in _paths_in_matching_order(create_app()) if p not in ("/openapi.json", "/redoc")
@@ -51,3 +55,44 @@ class TestDeclarations:
         loaded = {model.__module__ for model in Tortoise.apps["hub"].values()}
         assert loaded == set(packages.model_modules())
 
+
+class TestHooks:
+    async def test_notify_calls_every_filler_in_order_sync_or_async(self):
+        hook, seen = Hook("test.notify"), []
+
+        async def first(*, n: int) -> None:
+            seen.append(("first", n))
+
+        hook.fill(first)
+        hook.fill(lambda *, n: seen.append(("second", n)))
+        await hook.notify(n=7)
+        assert seen == [("first", 7), ("second", 7)]
+
+    async def test_any_is_true_when_one_filler_says_so(self):
+        hook = Hook("test.any")
+        assert not await hook.any(code_id=1)
+        hook.fill(lambda *, code_id: False)
+        assert not await hook.any(code_id=1)
+
+        async def claims(*, code_id: int) -> bool:
+            return code_id == 1
+
+        hook.fill(claims)
+        assert await hook.any(code_id=1) and not await hook.any(code_id=2)
+
+    def test_a_one_function_hook_refuses_two_fillers_and_answers_none_when_empty(self):
+        hook = Hook("test.only")
+        assert hook.only() is None
+        hook.fill(len)
+        hook.fill(len)  # filling twice with the same function is one filler
+        assert hook.only() is len
+        hook.fill(abs)
+        with pytest.raises(RuntimeError, match="filled 2 times"):
+            hook.only()
+
+    def test_the_declared_hooks_are_filled_from_the_declarations(self):
+        from hub.codes import hooks as code_hooks
+        from hub.wecom import hooks as wecom_hooks
+
+        assert [f.__qualname__ for f in code_hooks.code_committed.fillers()] == ["invalidate"]
+        assert wecom_hooks.check_welcome_coupon_batch.only().__module__ == "coupons.welcome"
