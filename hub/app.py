@@ -1,63 +1,32 @@
-"""The FastAPI application: lifespan (database, job queue), middleware, error handlers and routers."""
+"""The FastAPI application: lifespan (database, job queue), middleware, error handlers, and the routers and
+start-up hooks the packages declare (``hub.packages``)."""
 
 from __future__ import annotations
 
-import importlib
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
-from hub import database, jobs
+from hub import database, jobs, packages
 from hub.edge import check_routes
 from hub.errors import install_error_handlers
-from hub.health import router as health_router
-from hub.links import lifecycle as links
-from hub.links.api import router as links_router
 from hub.logging import configure_logging
 from hub.middleware import RequestContextMiddleware
+from hub.packages import Mount
 from hub.settings import Settings, get_settings
-from hub.staffweb.routes import router as staffweb_router
-from hub.wecom.connection import close_wecom_client
-from storefront.coupon_pages import router as coupon_pages_router
-from storefront.gift_pages import router as gift_pages_router
-from webhooks.wecom.api import router as wecom_webhook_router
-
-# Routers mounted under /api/v1, by module path (each module exposes ``router``).
-API_ROUTERS = [
-    "hub.auth.api",
-    "hub.regions.api",
-    "hub.stores.api",
-    "hub.staff.api",
-    "hub.products.api",
-    "hub.customers.api",
-    "hub.campaigns.api",
-    "hub.imports.api",
-    "hub.outbox.api",
-    "hub.codes.api",
-    "hub.codes.images_api",
-    "hub.codes.stats_api",
-    "hub.wecom.contactways_api",
-    "hub.wecom.contacts_api",
-    "coupons.batches.api",
-    "coupons.claims.api",
-    "coupons.issues.api",
-    "coupons.locks.api",
-    "coupons.redemptions.api",
-    "coupons.wallet.api",
-    "coupons.gifting.api",
-    "coupons.app.api",
-    "coupons.issue_runs.api",
-    "coupons.partner_codes.api",
-    "coupons.reminders.api",
-    "coupons.reconciliation.api",
-]
 
 
 def api_router() -> APIRouter:
+    """Every package's API routers under /api/v1, in the packages' order."""
     router = APIRouter(prefix="/api/v1")
-    for module in API_ROUTERS:
-        router.include_router(importlib.import_module(module).router)
+    for declared in packages.routers(mount=Mount.API):
+        router.include_router(packages.resolve(declared.module).router)
     return router
+
+
+def _include_root(app: FastAPI, *, hot: bool) -> None:
+    for declared in packages.routers(mount=Mount.ROOT, hot=hot):
+        app.include_router(packages.resolve(declared.module).router)
 
 
 def create_app(settings: Settings | None = None, *, manage_resources: bool = True) -> FastAPI:
@@ -72,13 +41,13 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
         configure_logging(settings)
         await database.connect(settings)
         await jobs.open_queue(settings)
-        await links.start(settings)
+        await packages.run_startup(settings)
         try:
             yield
         finally:
-            await links.stop()  # scans still buffered are written before the database closes
+            await packages.run_shutdown()  # e.g. scans still buffered are written before the database closes
             await jobs.close_queue()
-            await close_wecom_client()
+            await packages.run_exit()
             await database.disconnect()
 
     app = FastAPI(
@@ -90,12 +59,9 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    app.include_router(links_router)  # first: the public link is the hottest path, matched before the rest
-    app.include_router(health_router)
-    app.include_router(wecom_webhook_router)  # signed by WeCom, not under /api/v1 and without an API key
+    # Matching runs in mounting order: hot root routers (the public link first) before the API's many routes.
+    _include_root(app, hot=True)
     app.include_router(api_router())
-    app.include_router(staffweb_router)  # /staff/: pages for staff inside WeCom
-    app.include_router(coupon_pages_router)  # /s/coupons/: customers' coupon pages (H5)
-    app.include_router(gift_pages_router)  # /s/gifts/: the page a coupon share link opens
+    _include_root(app, hot=False)
     check_routes(app)
     return app

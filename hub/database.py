@@ -24,34 +24,10 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from hub import packages
 from hub.settings import Settings
 
 log = logging.getLogger("hub.database")
-
-# Every module holding models of the one Tortoise app, "hub", whose migrations are hub/migrations.
-HUB_MODEL_MODULES = [
-    "hub.auth.models",
-    "hub.idempotency.models",
-    "hub.outbox.models",
-    "hub.regions.models",
-    "hub.stores.models",
-    "hub.staff.models",
-    "hub.products.models",
-    "hub.customers.models",
-    "hub.campaigns.models",
-    "coupons.models",
-    "coupons.gifting.models",
-    "coupons.partner_codes.models",
-    "coupons.reminders.models",
-    "coupons.issue_runs.models",
-    "coupons.reconciliation.models",
-    "hub.codes.models",
-    "hub.events.models",
-    "hub.wecom.models",
-    "connectors.wecom.models",
-    "webhooks.models",
-]
-
 
 def tortoise_config(settings: Settings) -> dict:
     """The Tortoise config for these settings, migrations modules included."""
@@ -59,7 +35,7 @@ def tortoise_config(settings: Settings) -> dict:
         "connections": {"default": _guarded_connection(settings)},
         "apps": {
             "hub": {
-                "models": HUB_MODEL_MODULES,
+                "models": packages.model_modules(),  # one app "hub", one set of migrations
                 "migrations": "hub.migrations",
                 "default_connection": "default",
             }

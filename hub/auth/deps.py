@@ -3,7 +3,8 @@
 Handlers declare who may call them with the aliases below (``key: OpsKey``); a missing or wrong key
 answers 401, a valid key with the wrong role 403.
 
-A request without a bearer key may instead carry a staff session cookie (``hub.staffweb.session``), for
+A request without a bearer key may instead carry a staff session cookie (``hub.staffweb.session``, through
+the ``session_principal`` hook), for
 GET and HEAD only: the staff pages show the API's QR images, under the same role and store scope as a
 key. Unsafe methods never accept the cookie, so no other site can make a signed-in browser change anything.
 """
@@ -15,10 +16,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.auth import hooks
 from hub.auth.models import Role
 from hub.auth.service import Principal, authenticate
 from hub.errors import Forbidden
-from hub.staffweb.session import SESSION_COOKIE, principal_from_session
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `hub keys create`")
 # Reads only. SameSite=Lax already keeps the cookie off cross-site posts; this holds where a browser does not.
@@ -29,7 +30,8 @@ async def current_key(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None and request.method in SESSION_METHODS:
-        principal = await principal_from_session(request.cookies.get(SESSION_COOKIE))
+        from_session = hooks.session_principal.only()
+        principal = await from_session(request) if from_session is not None else None
         if principal is not None:
             request.state.key_prefix = principal.prefix
             return principal

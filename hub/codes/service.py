@@ -6,7 +6,6 @@ win, and the public link's cache compares ``version`` to notice a change it was 
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,16 +18,16 @@ from tortoise.queryset import QuerySet
 from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.campaigns.models import Campaign, CampaignStatus
+from hub.codes import hooks
 from hub.codes.models import Code, CodeKind, TargetKind
 from hub.codes.slugs import insert_code
-from hub.codes.targets import check_target_url, storefront_url
+from hub.codes.targets import check_target_url, pending_contact_target, storefront_url
 from hub.database import current_unit_of_work, dialect
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.products.models import Product
 from hub.staff.models import Staff
 from hub.stores.models import Store
-from hub.wecom import contactways
 
 K, T = CodeKind, TargetKind
 # The attribution ids each kind carries; the first is required (livestream: staff_id or store_id).
@@ -186,7 +185,7 @@ def _target(kind: CodeKind, target_kind: TargetKind, target_url: str | None, a: 
         allowed = ", ".join(t.value for t in _TARGET_KINDS[kind])
         raise InvalidInput.field("target_kind", f"a {kind.value} code may point at: {allowed}")
     if target_kind == T.WECOM_CONTACT and target_url is None:
-        return contactways.pending_target(store=a.store)  # the hub makes the contact way (create_code)
+        return pending_contact_target(store_code=a.store.code if a.store else None)  # the way: create_code
     if target_kind != T.STOREFRONT:
         if target_url is None:
             raise InvalidInput.field("target_url", f"a {target_kind.value} target needs its URL")
@@ -245,7 +244,10 @@ async def create_code(
     if products:
         await code.products.add(*products)
     if target_kind == T.WECOM_CONTACT and target_url is None:
-        await contactways.create_for_code(code=code, store=a.store, staff=a.staff)
+        make_contact_way = hooks.contact_way_wanted.only()
+        if make_contact_way is None:
+            raise InvalidInput.field("target_url", "no package makes WeCom contact ways here; give the target's URL")
+        await make_contact_way(code=code, store=a.store, staff=a.staff)
     _invalidate_after_commit(code.id)
     return await get_code(code_id=code.id)
 
@@ -258,7 +260,7 @@ async def update_code(*, code_id: int, changes: dict[str, Any], principal: Princ
     if "target_url" in changes:
         if current.target_kind == T.STOREFRONT:
             raise InvalidInput.field("target_url", "storefront targets are built by the hub")
-        if current.target_kind == T.WECOM_CONTACT and await contactways.has_contact_way(code_id=code_id):
+        if current.target_kind == T.WECOM_CONTACT and await hooks.target_kept_by_hub.any(code_id=code_id):
             raise InvalidInput.field("target_url", "the hub keeps this code's target: its WeCom contact-me code")
         changes["target_url"] = check_target_url(changes["target_url"], target_kind=current.target_kind)
     product_ids = changes.pop("product_ids", None)
@@ -278,8 +280,8 @@ async def update_code(*, code_id: int, changes: dict[str, Any], principal: Princ
         if products:
             await current.products.add(*products)
     if changes.get("active", current.active) != current.active:
-        hook = contactways.code_enabled if changes["active"] else contactways.code_disabled
-        await hook(code_id=code_id)
+        hook = hooks.code_enabled if changes["active"] else hooks.code_disabled
+        await hook.notify(code_id=code_id)
     _invalidate_after_commit(code_id)
     return await get_code(code_id=code_id)
 
@@ -289,30 +291,12 @@ async def disable_code(*, code_id: int, principal: Principal | None = None) -> C
     current = await get_code(code_id=code_id)
     authorise(principal, store_id=current.store_id, staff_id=current.staff_id)
     if await Code.filter(id=code_id, active=True).update(active=False, version=F("version") + 1, updated_at=_now()):
-        await contactways.code_disabled(code_id=code_id)
+        await hooks.code_disabled.notify(code_id=code_id)
         _invalidate_after_commit(code_id)
     return await get_code(code_id=code_id)
 
 
-async def _invalidate_cache(code_id: int) -> None:
-    """Tell the public link's cache to drop this code, when that cache exists.
-
-    A missed call only delays the change: the link cache also compares the code's ``version``.
-    """
-    try:
-        from hub.links import cache
-    except ModuleNotFoundError as exc:  # the cache is written in parallel; until then there is nothing to drop
-        if exc.name != "hub.links.cache":
-            raise
-        return
-    invalidate = getattr(cache, "invalidate", None)
-    if invalidate is None:
-        return
-    result = invalidate(code_id)
-    if inspect.isawaitable(result):
-        await result
-
-
 def _invalidate_after_commit(code_id: int) -> None:
-    # After the commit, so a request between the invalidation and the commit cannot cache the old row.
-    current_unit_of_work().after_commit(lambda: _invalidate_cache(code_id))
+    # After the commit, so a request between the invalidation and the commit cannot cache the old row. A missed
+    # call only delays the change: the public link's cache also compares the code's ``version``.
+    current_unit_of_work().after_commit(lambda: hooks.code_committed.notify(code_id=code_id))

@@ -38,6 +38,11 @@ def storefront_url(*, store_code: str | None, product_sku: str | None = None, ca
     return f"{base}{path or '/s'}{query}"
 
 
+def pending_contact_target(*, store_code: str | None) -> str:
+    """Where a contact-me code leads until WeCom has made its contact way: its store's storefront."""
+    return storefront_url(store_code=store_code)
+
+
 def check_target_url(url: str, *, target_kind: TargetKind) -> str:
     """The caller's URL for a WeCom contact-me or livestream target, checked against the settings."""
     settings = get_settings()

@@ -12,6 +12,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
+from hub.events import hooks
 from hub.events.attribution import Attribution
 from hub.events.models import Event, EventType, Visitor
 
@@ -34,9 +35,8 @@ async def attribution_for(*, visitor_id: str | None = None, token: str | None = 
     An identified visitor answers with the latest touch of any visitor of the same customer.
     """
     if token:
-        from hub.links.tokens import verify
-
-        found = verify(token)
+        verify = hooks.verify_attribution_token.only()
+        found = verify(token) if verify is not None else None
         if found is not None:
             return found
     if not visitor_id:

@@ -129,11 +129,3 @@ def _is_lock_wait(exc: Exception) -> bool:
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
-
-# Until the branches written against the old helpers are merged: the edge now does all of this.
-IdempotencyKey = str | None
-
-
-async def idempotent(*, action, **_ignored):  # type: ignore[no-untyped-def]
-    """Deprecated: ``hub.edge`` claims, stores and replays; this only runs the action."""
-    return await action()

@@ -128,9 +128,9 @@ async def _shutdown(ctx: dict) -> None:
 
     jobs.set_queue(ctx.get("previous_queue"))
     if ctx.get("owns_database"):  # the worker owns the process: close what jobs opened on the way
-        from hub.wecom.connection import close_wecom_client
+        from hub.packages import run_exit
 
-        await close_wecom_client()
+        await run_exit()
         await disconnect()
 
 

@@ -47,11 +47,6 @@ class PeriodicSpec:
 JOBS_BY_NAME: dict[str, JobSpec] = {}
 PERIODIC: dict[str, PeriodicSpec] = {}
 
-# Module paths whose import registers jobs; each domain with a jobs.py adds itself here.
-JOB_MODULES = ["hub.outbox.jobs", "hub.campaigns.jobs", "hub.idempotency.jobs", "hub.codes.jobs", "hub.links.jobs",
-               "hub.wecom.deliveries", "webhooks.wecom.jobs", "hub.wecom.jobs", "coupons.locks.jobs",
-               "coupons.wallet.jobs", "coupons.gifting.jobs", "coupons.reminders.jobs", "coupons.issue_runs.service"]
-
 RETRY_MAX_SECONDS = 300.0
 
 
@@ -120,7 +115,10 @@ def record_outcome(spec: JobSpec, job_try: int, error: BaseException | None) -> 
 
 
 def load_job_modules() -> None:
+    """Import every job module the packages declare (``Package.jobs``): importing one registers its jobs."""
     import importlib
 
-    for module in JOB_MODULES:
+    from hub import packages
+
+    for module in packages.job_modules():
         importlib.import_module(module)

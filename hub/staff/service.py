@@ -10,6 +10,7 @@ from tortoise.queryset import QuerySet
 from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
+from hub.staff import hooks
 from hub.staff.models import Staff, StaffRole
 
 
@@ -69,9 +70,7 @@ async def update_staff(*, staff: Staff, store_id: int | None = None, **changes: 
         setattr(staff, name, value)
     await staff.save(update_fields=[*changes, "updated_at"])
     if changed & {"active", "wecom_userid", "store_id"}:
-        from hub.wecom.contactways import staff_changed  # the WeCom contact ways they take customers on
-
-        await staff_changed(staff_id=staff.id)
+        await hooks.staff_changed.notify(staff_id=staff.id)  # e.g. the WeCom contact ways they take customers on
     return await get_staff(staff_id=staff.id)
 
 

@@ -23,6 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth.models import Role
@@ -99,6 +100,11 @@ async def principal_from_session(token: str | None, *, now: float | None = None)
         return None
     return Principal(key_id=SESSION_KEY_ID, prefix=SESSION_PREFIX, role=session.role, store_id=session.store_id,
                      staff_id=session.staff_id)
+
+
+async def principal_from_request(request: Request) -> Principal | None:
+    """The request's session principal (the ``hub.auth.hooks.session_principal`` hook)."""
+    return await principal_from_session(request.cookies.get(SESSION_COOKIE))
 
 
 # ------------------------------------------------------------------------------------------ sign-in state

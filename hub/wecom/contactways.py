@@ -1,10 +1,11 @@
 """Contact-me (联系我) codes: the ContactWay behind a staff or store code whose target is WeCom.
 
-The codes service calls in here inside its transaction (create, disable, enable again); the API changes a
-way's settings; the callbacks count adds (``record_add``); a minute tick re-plans store ways (``replan``).
-Whatever WeCom must learn is published to the outbox in the same transaction, and
-``hub/wecom/contactways_sync.py`` makes the WeCom calls when the message is delivered (with the outbox's
-retries). Every sync message carries the time of the change that asked for it (``at``).
+The codes service calls in here through ``hub.codes.hooks`` (filled in ``hub/package.py``), inside its
+transaction (create, disable, enable again); the API changes a way's settings; the callbacks count adds
+(``record_add``); a minute tick re-plans store ways (``replan``). Whatever WeCom must learn is published to
+the outbox in the same transaction, and ``hub/wecom/contactways_sync.py`` makes the WeCom calls when the
+message is delivered (with the outbox's retries). Every sync message carries the time of the change that
+asked for it (``at``).
 
 ``state`` is ``staff-`` or ``store-`` plus the code's slug (at most 6 + 16 = 22 of WeCom's 30 characters):
 unique because slugs are, readable in WeCom's console, and distinct from states admins give by hand.
@@ -24,18 +25,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from hub.codes.models import Code, CodeKind
-from hub.codes.targets import storefront_url
+from hub.codes.targets import pending_contact_target
 from hub.errors import Conflict, InvalidInput, NotFound
 from hub.outbox.service import publish
 from hub.schemas import shanghai_day
 from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store
+from hub.wecom import hooks
 from hub.wecom.contactways_plan import (
     DutyHours, MemberState, Plan, duty_boundary_between, midnight_between, plan,
 )
@@ -96,7 +97,7 @@ def state_for(code: Code) -> str:
 
 def pending_target(*, store: Store | None) -> str:
     """Where the code leads while WeCom has no contact way for it: the store's storefront."""
-    return storefront_url(store_code=store.code if store else None)
+    return pending_contact_target(store_code=store.code if store else None)
 
 
 async def publish_sync(way: ContactWay | int, *, reason: str, at: datetime) -> None:
@@ -230,15 +231,12 @@ async def configure(
 
 
 async def _check_welcome_batch(batch_id: int) -> None:
-    """The batch must exist and not be ended. It is looked up through the model registry because the
-    coupon package builds on the hub, not the other way round; a paused batch is allowed (the claim page
-    says so while it is paused)."""
-    batch_model = Tortoise.apps["hub"]["CouponBatch"]
-    status = await batch_model.filter(id=batch_id).values_list("status", flat=True)
-    if not status:
-        raise InvalidInput.field("welcome_coupon_batch_id", f"no coupon batch {batch_id}")
-    if status[0] == "ended":
-        raise InvalidInput.field("welcome_coupon_batch_id", f"coupon batch {batch_id} has ended")
+    """Whether a welcome may carry this batch's claim link is the coupons package's rule (it fills the hook);
+    without a coupon package no batch can be carried."""
+    check = hooks.check_welcome_coupon_batch.only()
+    if check is None:
+        raise InvalidInput.field("welcome_coupon_batch_id", "no coupon package is installed")
+    await check(batch_id=batch_id)
 
 
 async def _check_members(members: Sequence[MemberSetting], *, store_id: int) -> None:

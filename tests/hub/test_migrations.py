@@ -22,7 +22,8 @@ class TestMigrations:
     def test_check_fails_when_a_model_has_no_migration(self):
         # The same check with one more (unmigrated) model module must report the missing migration.
         script = (
-            "import sys, hub.database as d; d.HUB_MODEL_MODULES.append('tests.hub.unmigrated_model'); "
+            "import dataclasses, sys, hub.package as p; "
+            "p.PACKAGE = dataclasses.replace(p.PACKAGE, models=(*p.PACKAGE.models, 'tests.hub.unmigrated_model')); "
             "from hub.cli import main; sys.argv = ['hub', 'makemigrations', '--check']; main()"
         )
         result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
