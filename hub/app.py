@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from hub import database, jobs, packages
 from hub.edge import check_routes
+from hub.routing import install_route_index
 from hub.errors import install_error_handlers
 from hub.logging import configure_logging
 from hub.middleware import RequestContextMiddleware
@@ -64,4 +65,5 @@ def create_app(settings: Settings | None = None, *, manage_resources: bool = Tru
     app.include_router(api_router())
     _include_root(app, hot=False)
     check_routes(app)
+    install_route_index(app)
     return app
