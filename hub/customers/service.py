@@ -72,11 +72,6 @@ async def get_customer(*, customer_id: int) -> Customer:
     return customer
 
 
-async def find_by_identity(*, kind: IdentityKind, value: str) -> Customer | None:
-    customer_id = await owner_of(identity_key(kind, value))
-    return None if customer_id is None else await get_customer(customer_id=customer_id)
-
-
 async def find_by_phone(*, phone: str) -> Customer | None:
     customer_id = await owner_of(phone_identity(phone))
     return None if customer_id is None else await get_customer(customer_id=customer_id)
