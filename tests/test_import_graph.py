@@ -233,8 +233,8 @@ def _imports(**sources: str) -> list[Import]:
 
 class TestTheChecksCatchViolations:
     def test_the_hub_importing_another_package_is_reported(self):
-        bad = package_violations(_imports(hub__app="from storefront.coupon_pages import router"), model_modules=())
-        assert bad == ["hub.app:1 imports storefront.coupon_pages"]
+        bad = package_violations(_imports(hub__app="from storefront.coupons.pages import router"), model_modules=())
+        assert bad == ["hub.app:1 imports storefront.coupons.pages"]
 
     def test_an_import_under_type_checking_counts(self):
         text = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from coupons.models import CouponBatch\n"
@@ -242,9 +242,9 @@ class TestTheChecksCatchViolations:
         assert bad == ["hub.wecom.contactways:3 imports coupons.models"]
 
     def test_a_string_in_a_declaration_counts(self):
-        text = 'PACKAGE = Package(name="coupons", routers=(Router("storefront.gift_pages"),))'
+        text = 'PACKAGE = Package(name="coupons", routers=(Router("storefront.gifts.pages"),))'
         assert package_violations(_imports(coupons__package=text), model_modules=()) == [
-            "coupons.package:1 imports storefront.gift_pages"]
+            "coupons.package:1 imports storefront.gifts.pages"]
 
     def test_a_connector_importing_the_domain_is_reported(self):
         bad = package_violations(_imports(connectors__wecom__client="import hub.codes.models"), model_modules=())

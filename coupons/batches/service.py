@@ -8,7 +8,6 @@ the value the caller last saw, so a change based on a stale screen is refused ra
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 from tortoise.expressions import F
@@ -16,6 +15,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from coupons.models import BatchKind, BatchStatus, CouponBatch
+from hub import clock
 from hub.campaigns.models import Campaign
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.pagination import filter_given
@@ -41,10 +41,6 @@ class OwnBatchApprovalForbidden(Forbidden):
 
 class StaleQuantity(Conflict):
     title = "The quantity changed meanwhile"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 async def get_batch(*, batch_id: int) -> CouponBatch:
@@ -120,7 +116,7 @@ async def _move(*, batch_id: int, allowed: Iterable[BatchStatus], to: BatchStatu
     """The conditional UPDATE behind every status change."""
     allowed = list(allowed)
     count = await CouponBatch.filter(id=batch_id, status__in=allowed, **(extra_filter or {})).update(
-        status=to, version=F("version") + 1, updated_at=_now(), **stamps)
+        status=to, version=F("version") + 1, updated_at=clock.now(), **stamps)
     batch = await get_batch(batch_id=batch_id)
     if not count:
         if extra_filter and batch.status in allowed:  # only the extra filter refused it: the approver is the author
@@ -135,7 +131,7 @@ async def approve_batch(*, batch_id: int, approver_id: int) -> CouponBatch:
     """draft → approved, by a key other than the author."""
     return await _move(batch_id=batch_id, allowed=[DRAFT], to=APPROVED, verb="approved",
                        extra_filter={"created_by_id__not": approver_id}, approved_by_id=approver_id,
-                       approved_at=_now())
+                       approved_at=clock.now())
 
 
 async def activate_batch(*, batch_id: int) -> CouponBatch:
@@ -174,7 +170,7 @@ async def set_quantity(*, batch_id: int, expected: int, quantity: int) -> Coupon
                   quantity=quantity)
     count = await CouponBatch.filter(
         id=batch_id, total_quantity=expected, issued_count__lte=quantity, status__not=ENDED
-    ).update(total_quantity=quantity, version=F("version") + 1, updated_at=_now())
+    ).update(total_quantity=quantity, version=F("version") + 1, updated_at=clock.now())
     if count:
         if batch.kind == BatchKind.EQUITY:
             await _check_partner_codes(batch_id)

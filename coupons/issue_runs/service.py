@@ -12,8 +12,6 @@ offer's message carries (``hub.links.coupon_links.coupon_page_url``).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
@@ -21,6 +19,7 @@ from coupons.batches.service import ACTIVE, BatchWrongStatus, get_batch
 from coupons.issue_runs.models import CouponIssueResult, CouponIssueRun, IssueRunStatus
 from coupons.issues import service as issues
 from coupons.ledger import Actor
+from hub import clock
 from hub.database import transaction
 from hub.errors import HubError, NotFound
 from hub.outbox.models import OutboxMessage
@@ -54,7 +53,7 @@ async def start(*, batch_id: int, offer_ref: str, channel: str, customer_ids: li
                               "actor_key_id": created_by_id, "actor_role": actor_role},
                       dedup_key=f"issue-run:{run.id}:{index // CHUNK}")
     if not unique:
-        await CouponIssueRun.filter(id=run.id).update(status=IssueRunStatus.DONE, finished_at=_now())
+        await CouponIssueRun.filter(id=run.id).update(status=IssueRunStatus.DONE, finished_at=clock.now())
         await run.refresh_from_db()
     return run, True
 
@@ -105,8 +104,4 @@ async def _issue_one(run: CouponIssueRun, customer_id: int, actor: Actor) -> Non
 async def _finish_if_complete(run: CouponIssueRun) -> None:
     if await CouponIssueResult.filter(run_id=run.id).count() >= run.total:
         await CouponIssueRun.filter(id=run.id, status=IssueRunStatus.RUNNING).update(
-            status=IssueRunStatus.DONE, finished_at=_now())
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
+            status=IssueRunStatus.DONE, finished_at=clock.now())

@@ -13,6 +13,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 
+from hub import clock
 from hub.campaigns.models import Campaign, CampaignStatus
 from hub.customers.models import Channel
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -44,10 +45,6 @@ class CampaignChanged(Conflict):
 
 class OwnApprovalForbidden(Forbidden):
     title = "A campaign needs a second pair of eyes"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _loaded(query: QuerySet | None = None) -> QuerySet:
@@ -125,7 +122,7 @@ async def update_campaign(*, campaign_id: int, changes: dict[str, Any]) -> Campa
     if not changes and products is None:
         return current
     count = await Campaign.filter(id=campaign_id, status=DRAFT, version=current.version).update(
-        **changes, version=F("version") + 1, updated_at=_now()
+        **changes, version=F("version") + 1, updated_at=clock.now()
     )
     if not count:
         latest = await get_campaign(campaign_id=campaign_id)
@@ -143,13 +140,13 @@ async def _move(*, campaign_id: int, allowed: Iterable[CampaignStatus], to: Camp
                 extra_filter: dict[str, Any] | None = None, **stamps: Any) -> int:
     """The conditional UPDATE behind every transition; returns the number of rows changed (0 or 1)."""
     return await Campaign.filter(id=campaign_id, status__in=list(allowed), **(extra_filter or {})).update(
-        status=to, version=F("version") + 1, updated_at=_now(), **stamps
+        status=to, version=F("version") + 1, updated_at=clock.now(), **stamps
     )
 
 
 async def approve_campaign(*, campaign_id: int, approver_id: int) -> Campaign:
     """draft → approved, by a key other than the one that drafted it."""
-    now = _now()
+    now = clock.now()
     count = await _move(campaign_id=campaign_id, allowed=[DRAFT], to=APPROVED,
                         extra_filter={"drafted_by_id__not": approver_id}, approved_at=now, approved_by_id=approver_id)
     campaign = await get_campaign(campaign_id=campaign_id)
@@ -164,7 +161,7 @@ async def approve_campaign(*, campaign_id: int, approver_id: int) -> Campaign:
 
 async def start_campaign(*, campaign_id: int) -> Campaign:
     """approved → running, now rather than at ``starts_at``."""
-    count = await _move(campaign_id=campaign_id, allowed=[APPROVED], to=RUNNING, started_at=_now())
+    count = await _move(campaign_id=campaign_id, allowed=[APPROVED], to=RUNNING, started_at=clock.now())
     campaign = await get_campaign(campaign_id=campaign_id)
     if not count:
         raise CampaignNotApproved(f"Campaign {campaign_id} is {campaign.status.value}; only approved ones can start")
@@ -173,7 +170,7 @@ async def start_campaign(*, campaign_id: int) -> Campaign:
 
 async def end_campaign(*, campaign_id: int) -> Campaign:
     """running → ended; a draft or approved campaign can be ended too, which cancels it."""
-    count = await _move(campaign_id=campaign_id, allowed=[DRAFT, APPROVED, RUNNING], to=ENDED, ended_at=_now())
+    count = await _move(campaign_id=campaign_id, allowed=[DRAFT, APPROVED, RUNNING], to=ENDED, ended_at=clock.now())
     campaign = await get_campaign(campaign_id=campaign_id)
     if not count:
         raise CampaignAlreadyEnded(f"Campaign {campaign_id} has already ended")

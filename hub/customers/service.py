@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
+from hub import clock
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.phones import InvalidPhone, mask_phone, phone_hash
 from hub.database import unique_or
@@ -59,10 +59,6 @@ def identity_key(kind: IdentityKind, value: str, *, field: str = "value") -> Ide
     return IdentityKey(kind, value)
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 async def owner_of(key: IdentityKey) -> int | None:
     """The id of the customer holding this identity, if any."""
     ids = await Identity.filter(kind=key.kind, value=key.value).limit(1).values_list("customer_id", flat=True)
@@ -74,11 +70,6 @@ async def get_customer(*, customer_id: int) -> Customer:
     if customer is None:
         raise CustomerNotFound(f"No customer {customer_id}")
     return customer
-
-
-async def find_by_identity(*, kind: IdentityKind, value: str) -> Customer | None:
-    customer_id = await owner_of(identity_key(kind, value))
-    return None if customer_id is None else await get_customer(customer_id=customer_id)
 
 
 async def find_by_phone(*, phone: str) -> Customer | None:
@@ -96,7 +87,8 @@ async def get_or_create_by_identity(*, kind: IdentityKind, value: str, verified:
             await Identity.create(customer=customer, kind=key.kind, value=key.value, verified=verified)
         customer_id = customer.id
     elif verified:
-        await Identity.filter(kind=key.kind, value=key.value, verified=False).update(verified=True, updated_at=_now())
+        await Identity.filter(kind=key.kind, value=key.value, verified=False).update(
+            verified=True, updated_at=clock.now())
     return await get_customer(customer_id=customer_id)
 
 
@@ -203,7 +195,8 @@ async def set_channel(
     """Upsert one channel; the customer's row lock keeps a merge from moving channels meanwhile."""
     await lock_live(customer_id)
     values = {"consent": consent, "do_not_disturb": do_not_disturb, "source": source}
-    updated = await ChannelConsent.filter(customer_id=customer_id, channel=channel).update(**values, updated_at=_now())
+    updated = await ChannelConsent.filter(customer_id=customer_id, channel=channel).update(
+        **values, updated_at=clock.now())
     if not updated:
         await ChannelConsent.create(customer_id=customer_id, channel=channel, **values)
     return await ChannelConsent.get(customer_id=customer_id, channel=channel)
@@ -211,7 +204,7 @@ async def set_channel(
 
 async def set_do_not_disturb(*, customer_id: int, do_not_disturb: bool) -> Customer:
     updated = await Customer.filter(id=customer_id, merged_into_id=None).update(
-        do_not_disturb=do_not_disturb, updated_at=_now()
+        do_not_disturb=do_not_disturb, updated_at=clock.now()
     )
     if not updated:
         await live_customer(customer_id=customer_id)  # raises the reason

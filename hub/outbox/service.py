@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from tortoise.expressions import F
 from tortoise.functions import Count
 
+from hub import clock
 from hub import jobs
 from hub.database import current_unit_of_work
 from hub.errors import NotFound
@@ -48,10 +49,6 @@ def handler(topic: str):
     return register
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 async def publish(
     topic: str, payload: dict[str, Any], *, dedup_key: str | None = None, max_attempts: int | None = None
 ) -> OutboxMessage:
@@ -66,7 +63,7 @@ async def publish(
         payload=payload,
         dedup_key=dedup_key,
         max_attempts=max_attempts or get_settings().outbox_max_attempts,
-        next_attempt_at=_now(),
+        next_attempt_at=clock.now(),
     )
 
     async def enqueue_delivery() -> None:
@@ -85,7 +82,7 @@ def _backoff(attempts: int) -> timedelta:
 
 async def deliver(message_id: int) -> str:
     """Deliver one message; returns what happened. Raises after a failed try that will be retried."""
-    now = _now()
+    now = clock.now()
     claimed = await OutboxMessage.filter(id=message_id, status=OutboxStatus.PENDING).update(
         status=OutboxStatus.IN_FLIGHT, lease_until=lease_until(), attempts=F("attempts") + 1
     )
@@ -118,7 +115,7 @@ async def deliver(message_id: int) -> str:
         raise
     # Delivered also when the lease lapsed meanwhile but nobody claimed the message again: no second delivery.
     await mine(OutboxStatus.IN_FLIGHT, OutboxStatus.PENDING).update(
-        status=OutboxStatus.DELIVERED, delivered_at=_now(), lease_until=None
+        status=OutboxStatus.DELIVERED, delivered_at=clock.now(), lease_until=None
     )
     return "delivered"
 
@@ -129,7 +126,7 @@ async def sweep(*, stale_after: timedelta) -> int:
     A lease lapses only when its worker stopped renewing it (died, or lost the database), so the message
     goes back to pending and is enqueued now; a pending row may just be waiting for its job, hence the grace.
     """
-    now = _now()
+    now = clock.now()
     lapsed = OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now)
     # A message whose every attempt dies with its worker would be taken back for ever: its last attempt counts.
     hopeless = await lapsed.filter(attempts__gte=F("max_attempts")).values_list("id", "topic")
@@ -169,7 +166,7 @@ async def replay(*, message_id: int | None = None, topic: str | None = None) -> 
     ids = await query.order_by("id").values_list("id", flat=True)
     if ids:
         await OutboxMessage.filter(id__in=ids, status=OutboxStatus.DEAD).update(
-            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=_now(), last_error=None
+            status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now(), last_error=None
         )
 
         async def enqueue_all() -> None:
@@ -190,6 +187,6 @@ async def refresh_gauges() -> dict[str, int]:
     oldest = await OutboxMessage.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT]).order_by(
         "id"
     ).first().values("created_at")
-    age = (_now() - oldest["created_at"]).total_seconds() if oldest else 0
+    age = (clock.now() - oldest["created_at"]).total_seconds() if oldest else 0
     OUTBOX_OLDEST_AGE.set(max(age, 0))
     return counts

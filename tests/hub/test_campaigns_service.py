@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from hub import clock
 from hub.auth.models import Role
 from hub.auth.service import create_key
 from hub.campaigns import service
@@ -86,6 +87,22 @@ class TestScheduleAdvance:
                                   ends_at=datetime.now(timezone.utc) + HOUR)
         assert await spec.func({}) == {"started": 1, "ended": 0, "expired": 0}
         assert await status_of(due) == CampaignStatus.RUNNING
+
+
+class TestStampsFollowTheClock:
+    async def test_approval_start_and_end_are_stamped_with_the_clocks_time(self):
+        """Manual transitions read ``hub.clock``, so a frozen clock fixes every stamp they write."""
+        campaign = await make_campaign()
+        approver, _ = await create_key(role=Role.OPS)
+        with clock.frozen(NOW):
+            await service.approve_campaign(campaign_id=campaign.id, approver_id=approver.id)
+        with clock.frozen(NOW + HOUR):
+            await service.start_campaign(campaign_id=campaign.id)
+        with clock.frozen(NOW + 2 * HOUR):
+            await service.end_campaign(campaign_id=campaign.id)
+        row = await Campaign.get(id=campaign.id)
+        assert (row.approved_at, row.started_at, row.ended_at, row.updated_at) == (
+            NOW, NOW + HOUR, NOW + 2 * HOUR, NOW + 2 * HOUR)
 
 
 class TestTransitionsAreConditional:

@@ -348,8 +348,8 @@ class TestServiceHelpers:
         again = await service.get_or_create_by_identity(kind=IdentityKind.UNIONID, value="un-1", verified=True)
         assert first.id == again.id and await Customer.all().count() == 1
         assert (await Identity.get(value="un-1")).verified is True
-        assert (await service.find_by_identity(kind=IdentityKind.UNIONID, value="un-1")).id == first.id
-        assert await service.find_by_identity(kind=IdentityKind.UNIONID, value="un-2") is None
+        assert await service.owner_of(service.identity_key(IdentityKind.UNIONID, "un-1")) == first.id
+        assert await service.owner_of(service.identity_key(IdentityKind.UNIONID, "un-2")) is None
 
     async def test_phone_identities_take_the_clear_number_and_keep_only_hash_and_mask(self):
         customer = await service.get_or_create_by_identity(kind=IdentityKind.PHONE_HASH, value=PHONE, verified=True)

@@ -2,7 +2,7 @@
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -11,6 +11,7 @@ from coupons.gifting.models import CouponShare
 from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, CouponLedger, CouponState, Operation
 from coupons.partner_codes.models import PartnerCode
 from coupons.redemptions import service as redemptions
+from hub import clock
 from hub.database import transaction
 from hub.errors import InvalidInput
 from hub.links.coupon_links import (
@@ -20,7 +21,7 @@ from hub.links.coupon_links import (
     sign_claim_token,
     verify_claim_token,
 )
-from tests.coupons.helpers import DAY, OPS, claim, issue, make_batch, make_customer, request_id
+from tests.coupons.helpers import DAY, NOW, OPS, claim, issue, make_batch, make_customer, request_id
 from tests.factories import make_code, make_store
 from tests.storefront.test_barcode import decode
 
@@ -294,3 +295,43 @@ class TestClaimLink:
         assert (await client.get(f"/s/coupons/claim/{unknown_customer}")).status_code == 200
         response = await client.post(f"/s/coupons/claim/{unknown_customer}")
         assert response.status_code == 404 and "链接无效" in response.text
+
+
+class TestPagesReadTheClock:
+    """The pages and their claims read ``hub.clock``: under a frozen clock a coupon is shown, and claimed, as
+    of that time, whatever the date of the machine."""
+
+    async def test_a_coupon_is_shown_as_of_the_frozen_time(self, client):
+        batch = await make_batch(valid_days=30, valid_start_days=2)
+        coupon = (await claim(batch, await make_customer(), now=NOW)).coupon  # usable 12 Jul to 11 Aug, noon
+        with clock.frozen(NOW + DAY):
+            page = (await client.get(f"/s/coupons/{coupon.code}")).text
+        assert "可使用" in page and "2026年7月12日 12:00 起可用" in page
+        with clock.frozen(NOW + 3 * DAY):
+            page = (await client.get(f"/s/coupons/{coupon.code}")).text
+        assert "可使用" in page and "起可用" not in page
+        with clock.frozen(NOW + 40 * DAY):
+            page = (await client.get(f"/s/coupons/{coupon.code}")).text
+        assert "已过期" in page and "这张券已于 2026年8月11日 12:00 过期" in page and "<svg" not in page
+
+    async def test_a_claim_by_link_starts_the_validity_at_the_frozen_time(self, client):
+        batch = await make_batch(valid_days=30)
+        token = _token(claim_link_url(batch_id=batch.id, customer_id=(await make_customer()).id, channel="app",
+                                      now=int(NOW.timestamp())))
+        with clock.frozen(NOW + DAY):
+            assert (await client.post(f"/s/coupons/claim/{token}")).status_code == 303
+            coupon = await Coupon.get(batch_id=batch.id)
+            page = (await client.get(f"/s/coupons/{coupon.code}")).text
+        assert (coupon.claimed_at, coupon.valid_from) == (NOW + DAY, NOW + DAY)
+        assert "2026年7月11日 12:00 至" in page and "2026年8月10日 12:00" in page
+        with clock.frozen(NOW + timedelta(seconds=LIFETIME_SECONDS)):  # the link's own lifetime is over
+            expired = await client.get(f"/s/coupons/claim/{token}")
+        assert expired.status_code == 410 and "领取链接已过期" in expired.text
+
+    async def test_an_issued_coupon_claimed_from_its_page_is_valid_from_the_frozen_time(self, client):
+        coupon = (await issue(await make_batch(valid_days=7), await make_customer(), now=NOW)).coupon
+        with clock.frozen(NOW + 2 * DAY):
+            assert (await client.post(f"/s/coupons/{coupon.code}/claim")).status_code == 303
+        stored = await Coupon.get(id=coupon.id)
+        assert (stored.state, stored.valid_from, stored.valid_until) == (CouponState.CLAIMED, NOW + 2 * DAY,
+                                                                       NOW + 9 * DAY)

@@ -4,8 +4,9 @@ the coupon's code."""
 from datetime import datetime, timedelta, timezone
 
 from coupons.gifting import service as gifting
+from hub import clock
 from hub.database import transaction
-from tests.coupons.helpers import OPS, claim, make_batch, make_customer, request_id
+from tests.coupons.helpers import NOW, OPS, claim, make_batch, make_customer, request_id
 
 
 async def _shared(*, ttl_hours=72):
@@ -42,3 +43,18 @@ async def test_accepted_revoked_expired_and_unknown_links_say_so(client):
                                  (lapsed.token, 410, "链接已过期"), ("x" * 40, 404, "链接无效"), ("y" * 500, 404, "链接无效")]:
         page = await client.get(f"/s/gifts/{token}")
         assert (page.status_code, words in page.text) == (status, True), (token[:8], page.status_code)
+
+
+async def test_the_offer_is_shown_until_the_frozen_clock_passes_its_end(client):
+    """The gift page reads ``hub.clock``: the same link is on offer, then lapsed, as the frozen time moves."""
+    owner = await make_customer()
+    coupon = (await claim(await make_batch(face_value_fen=800), owner, now=NOW)).coupon
+    async with transaction():
+        share = (await gifting.share(code=coupon.code, customer_id=owner.id, request_id=request_id(), actor=OPS,
+                                     ttl_hours=72, now=NOW)).share
+    with clock.frozen(NOW + timedelta(hours=71)):
+        offered = await client.get(f"/s/gifts/{share.token}")
+    assert offered.status_code == 200 and "领取截止：2026年7月13日 12:00" in offered.text
+    with clock.frozen(NOW + timedelta(hours=72)):
+        lapsed = await client.get(f"/s/gifts/{share.token}")
+    assert lapsed.status_code == 410 and "链接已过期" in lapsed.text

@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from connectors.wecom.crypto import CallbackCrypto, CallbackRejected
+from hub import clock
 from hub import jobs
 from hub.database import current_unit_of_work
 from hub.errors import FieldError, HubError, NotFound
@@ -75,10 +76,6 @@ class ReceiptNotStored(HubError):
     title = "The callback could not be stored; WeCom will retry it"
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def callback_crypto(settings: Settings) -> CallbackCrypto:
     """The verifier for the configured app; 503 until HUB_WECOM_TOKEN, _AES_KEY and _CORP_ID are set."""
     if not (settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id):
@@ -128,7 +125,7 @@ async def store_receipt(*, fields: dict[str, str]) -> tuple[WebhookReceipt, bool
         # A savepoint: a delivery that loses the insert race must not abort the caller's transaction.
         async with in_transaction("default"):
             receipt = await WebhookReceipt.create(
-                source=SOURCE, dedup_key=key, kind=kind(fields), payload=fields, received_at=_now()
+                source=SOURCE, dedup_key=key, kind=kind(fields), payload=fields, received_at=clock.now()
             )
     except IntegrityError:
         await WebhookReceipt.filter(source=SOURCE, dedup_key=key).update(deliveries=F("deliveries") + 1)
@@ -179,7 +176,7 @@ async def process_receipt(*, receipt_id: int) -> str:
         raise
     # Done also when the lease lapsed meanwhile but no other try claimed the receipt: no second run.
     await mine(ReceiptStatus.PROCESSING, ReceiptStatus.PENDING).update(
-        status=ReceiptStatus.DONE, lease_until=None, processed_at=_now(), outcome=outcome[:255]
+        status=ReceiptStatus.DONE, lease_until=None, processed_at=clock.now(), outcome=outcome[:255]
     )
     return outcome
 
@@ -187,7 +184,7 @@ async def process_receipt(*, receipt_id: int) -> str:
 async def sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
     """Take back lapsed leases and enqueue those receipts at once; re-enqueue receipts pending longer
     than ``stale_after`` (their job was probably lost). Returns how many were enqueued."""
-    now = _now()
+    now = clock.now()
     expired = WebhookReceipt.filter(source=SOURCE, status=ReceiptStatus.PROCESSING, lease_until__lt=now)
     # A try that never finished (timed out, worker killed) leaves no error behind: count it all the same,
     # or a receipt that always times out would be taken back forever.
