@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import F
+from tortoise.expressions import F, Subquery
 
 from coupons.models import Coupon, CouponLedger, CouponState, Operation
 from hub.errors import InvalidInput
@@ -52,6 +52,12 @@ async def replay(*, operation: Operation, request_id: str, coupon_id: int | None
     if (coupon_id is not None and coupon.id != coupon_id) or (batch_id is not None and coupon.batch_id != batch_id):
         raise InvalidInput.field("request_id", "was already used for another coupon")
     return Transition(entry=entry, coupon=coupon, replayed=True)
+
+
+def earlier_entry(*, operation: Operation, request_id: str) -> Subquery:
+    """The ledger row of an earlier copy of this request, as a column of a query that loads the coupon
+    anyway; ``replay`` answers from it in the rare case there is one."""
+    return Subquery(CouponLedger.filter(operation=operation, request_id=request_id).values("id"))
 
 
 async def record(*, coupon_id: int, operation: Operation, from_state: CouponState | None, to_state: CouponState,

@@ -92,8 +92,9 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
                                  attribution=attribution.to_json() if attribution else None)
     if batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
         await partner_codes.assign(coupon=coupon)
+    coupon.batch = batch  # the row just written, with the batch read above: no need to read it back
     done = await record(coupon_id=coupon.id, operation=Operation.CLAIM, from_state=None, to_state=CouponState.CLAIMED,
-                        actor=actor, request_id=request_id, channel=channel)
+                        actor=actor, request_id=request_id, coupon=coupon, channel=channel)
     await funnel.record(done, at=now)
     return done
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tortoise.expressions import Subquery
+
 from coupons.gifting.models import CouponShare, ShareStatus
 from hub.errors import Conflict
 
@@ -20,6 +22,17 @@ class CouponBeingGifted(Conflict):
     title = "The coupon is being given to a friend"
 
 
+def being_gifted() -> CouponBeingGifted:
+    return CouponBeingGifted("A share link of this coupon is pending: revoke it, or let it lapse, first")
+
+
 async def refuse_if_shared(coupon_id: int, now: datetime) -> None:
     if await CouponShare.exists(coupon_id=coupon_id, status=ShareStatus.PENDING, expires_at__gt=now):
-        raise CouponBeingGifted("A share link of this coupon is pending: revoke it, or let it lapse, first")
+        raise being_gifted()
+
+
+def pending_share_of(*, code: str, now: datetime) -> Subquery:
+    """A pending share of the coupon with this code, as a column of a query that loads the coupon anyway
+    (one statement on the redemption's hot path instead of two)."""
+    return Subquery(CouponShare.filter(coupon__code=code, status=ShareStatus.PENDING, expires_at__gt=now)
+                    .limit(1).values("id"))

@@ -16,8 +16,8 @@ from tortoise.expressions import F
 
 from coupons import funnel
 from coupons.codes import normalise
-from coupons.gifting.pending import refuse_if_shared
-from coupons.ledger import Actor, Transition, apply, replay, settle
+from coupons.gifting.pending import being_gifted, pending_share_of
+from coupons.ledger import Actor, Transition, apply, earlier_entry, replay, settle
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState, Operation
 from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions
 from hub.database import dialect
@@ -80,17 +80,27 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
                     refused: type[Conflict]) -> tuple[Coupon, Transition | None]:
     """The coupon behind ``code`` when ``holder`` may use it now: claimed, or locked by that holder, with no
     share pending; with the earlier answer instead when this request (operation, request id) ran before.
-    Any other state raises ``refused``."""
-    coupon = await coupon_by_code(code)
-    earlier = await replay(operation=operation, request_id=request_id, coupon_id=coupon.id)
-    if earlier is not None:
-        return coupon, earlier
+    Any other state raises ``refused``. One statement reads the coupon, its batch, this request's earlier
+    ledger row and a pending share: this is the hot path of every redemption and lock."""
+    stored = normalise(code)
+    if stored is None:
+        raise InvalidInput.field("code", "is not a valid coupon code (check for a typo)")
+    coupon = await Coupon.filter(code=stored).select_related("batch").annotate(
+        earlier_id=earlier_entry(operation=operation, request_id=request_id),
+        pending_share_id=pending_share_of(code=stored, now=now)).first()
+    if coupon is None:
+        raise CouponNotFound("No coupon with this code")
+    if coupon.earlier_id is not None:  # type: ignore[attr-defined]
+        earlier = await replay(operation=operation, request_id=request_id, coupon_id=coupon.id)
+        if earlier is not None:
+            return coupon, earlier
     state = effective_state(coupon, now)
     if state == LOCKED and coupon.lock_holder != holder:
         raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
     if state not in (CLAIMED, LOCKED):
         raise refused(f"The coupon is {state.value}")
-    await refuse_if_shared(coupon.id, now)
+    if coupon.pending_share_id is not None:  # type: ignore[attr-defined]
+        raise being_gifted()
     return coupon, None
 
 
