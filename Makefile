@@ -3,6 +3,7 @@
 #   make demo    SQLite demo with the demo province, an ops key and the API on http://127.0.0.1:8000
 #   make test    the test suite (SQLite by default; HUB_TEST_DATABASE_URL / HUB_TEST_REDIS_URL for PostgreSQL
 #                and Redis); extra pytest options with PYTEST_ARGS="-k regions -x"
+#   make lint    ruff (style, bugs, security) on all the code and mypy on the packages; both must be clean
 #   make bench   the benchmarks on PostgreSQL + Redis (see bench/__main__.py), table in bench/results/latest.md
 #   make clean   remove the virtualenv, caches and bench results (keeps var/: the demo database and secret key)
 
@@ -30,11 +31,12 @@ demo: export HUB_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench clean
+.PHONY: help venv demo test lint bench clean
 
 help:
 	@echo "make demo    run the hub on http://$(HOST):$(PORT) with demo data (SQLite, in-process jobs by default)"
 	@echo "make test    run the test suite (PYTEST_ARGS=... passes options to pytest)"
+	@echo "make lint    ruff on all the code and mypy on the packages (configured in pyproject.toml)"
 	@echo "make bench   benchmark the hub against a bare FastAPI app (needs PostgreSQL and Redis on 127.0.0.1)"
 	@echo "make clean   remove .venv, caches and bench results (var/ with the demo database is kept)"
 
@@ -100,9 +102,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache bench/results
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .mypy_cache bench/results
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
