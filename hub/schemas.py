@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timezone
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 from hub.settings import TIMEZONE
@@ -79,3 +80,15 @@ class Page(BaseModel, Generic[T]):
 class PageParams(BaseModel):
     limit: int = Field(50, ge=1, le=500)
     after: int | None = Field(None, ge=0, le=2**63 - 1, description="Last id of the previous page")
+
+
+async def page_params(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Last id of the previous page")] = None,
+) -> PageParams:
+    """The page asked for. An async function, not the model as a dependency: FastAPI runs a class's
+    constructor in a worker thread, which cost every list request a thread hop."""
+    return PageParams.model_construct(limit=limit, after=after)
+
+
+PageQuery = Annotated[PageParams, Depends(page_params)]

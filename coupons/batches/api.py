@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 
-from fastapi import Depends
 
 from coupons.batches import service as batches
 from coupons.batches.schemas import BatchIn, BatchOut, QuantityIn
@@ -16,13 +14,13 @@ from hub.auth.deps import OpsKey
 from hub.edge import APIRouter
 from hub.errors import problems
 from hub.pagination import paginate
-from hub.schemas import DbId, Page, PageParams
+from hub.schemas import DbId, Page, PageQuery
 
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
 
 
 @router.get("/batches", summary="List coupon batches")
-async def list_batches(key: OpsKey, page: Annotated[PageParams, Depends()], status: BatchStatus | None = None,
+async def list_batches(key: OpsKey, page: PageQuery, status: BatchStatus | None = None,
                        campaign_id: DbId | None = None) -> Page[BatchOut]:
     query = batches.list_batches(status=status, campaign_id=campaign_id)
     return await paginate(query, limit=page.limit, after=page.after, to_out=BatchOut.of)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, File, Path, Query, UploadFile
+from fastapi import File, Path, Query, UploadFile
 from fastapi.responses import Response
 
 from coupons.reconciliation import service
@@ -16,7 +16,7 @@ from hub.edge import APIRouter
 from hub.errors import problems
 from hub.imports.api import read_upload
 from hub.pagination import filter_given, paginate
-from hub.schemas import DbId, Page, PageParams, text
+from hub.schemas import DbId, Page, PageQuery, text
 
 router = APIRouter(prefix="/coupons/reconciliations", tags=["coupons"], responses=problems(401, 403, 422))
 RunId = Annotated[DbId, Path()]
@@ -58,7 +58,7 @@ async def create_run(
 @router.get("", summary="Reconciliation runs, oldest first (filter by source or a day the period covers)")
 async def list_runs(
     key: OpsKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     source: Annotated[text(64) | None, Query()] = None,
     covers: Annotated[date | None, Query(description="Only runs whose period includes this Shanghai day")] = None,
 ) -> Page[RunListItem]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
 from coupons.deps import CancellerKey, RedeemerKey, ReturnerKey, _store_of, actor_of, transition_out
 from coupons.redemptions import queries
@@ -35,7 +35,7 @@ from hub.auth.models import STORE_SCOPED_ROLES, Role
 from hub.auth.service import Principal
 from hub.edge import APIRouter, RequestId
 from hub.errors import InvalidInput, problems
-from hub.schemas import DbId, Page, PageParams
+from hub.schemas import DbId, Page, PageQuery
 from hub.stores.models import Store
 
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
@@ -80,7 +80,7 @@ async def _store_for(key: Principal, store_id: int | None) -> int | None:
 @router.get("/redemptions", summary="Redemptions at a store, each with whether it was later cancelled or returned")
 async def list_redemptions(
     key: HumanKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     store_id: Annotated[DbId | None, Query(description="Scoped keys: their own store (the default)")] = None,
     day: Annotated[Day | None, Query(description="One Asia/Shanghai day")] = None,
 ) -> Page[RedemptionOut]:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import HUMANS, OpsKey, require
 from hub.auth.models import Role
@@ -13,7 +13,7 @@ from hub.campaigns.schemas import CampaignIn, CampaignOut, CampaignPatch
 from hub.errors import problems
 from hub.edge import APIRouter
 from hub.pagination import paginate
-from hub.schemas import DbId, InTime, Page, PageParams, SearchText
+from hub.schemas import DbId, InTime, Page, PageQuery, SearchText
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=problems(401, 403, 422))
 
@@ -27,7 +27,7 @@ CampaignId = Annotated[DbId, Path()]
 @router.get("", summary="List campaigns")
 async def list_campaigns(
     key: ReaderKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     status: CampaignStatus | None = None,
     q: Annotated[SearchText | None, Query(description="Part of the name")] = None,
     active_at: Annotated[InTime | None, Query(description="Only campaigns whose window holds this time")] = None,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import OpsKey, require
 from hub.auth.models import Role
@@ -22,7 +22,7 @@ from hub.customers.schemas import (
 from hub.errors import Forbidden, problems
 from hub.edge import APIRouter
 from hub.pagination import paginate
-from hub.schemas import DbId, Page, PageParams, text
+from hub.schemas import DbId, Page, PageQuery, text
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=problems(401, 403, 422))
 
@@ -33,7 +33,7 @@ WriterKey = Annotated[Principal, require(Role.OPS, Role.ADMIN, Role.CARRIER_APP)
 @router.get("", summary="List or look up customers")
 async def list_customers(
     key: WriterKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     phone: Annotated[Phone | None, Query(description="A clear number; hashed for the look-up, never kept")] = None,
     identity_kind: IdentityKind | None = None,
     identity_value: Annotated[text(128) | None, Query()] = None,

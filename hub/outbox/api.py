@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import OpsKey
 from hub.edge import APIRouter
@@ -10,7 +10,7 @@ from hub.errors import problems
 from hub.outbox import service
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.pagination import paginate
-from hub.schemas import Out, OutTime, Page, PageParams, text
+from hub.schemas import Out, OutTime, Page, PageQuery, text
 
 router = APIRouter(prefix="/outbox", tags=["operations"], responses=problems(401, 403, 422))
 
@@ -30,7 +30,7 @@ class OutboxOut(Out):
 @router.get("", summary="Outbox messages, e.g. the dead ones")
 async def list_outbox(
     key: OpsKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     status: OutboxStatus | None = None,
     topic: Annotated[text(100) | None, Query()] = None,
 ) -> Page[OutboxOut]:

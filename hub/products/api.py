@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import CurrentKey, OpsKey
 from hub.errors import problems
@@ -11,7 +11,7 @@ from hub.pagination import paginate
 from hub.products import service
 from hub.products.models import ProductCategory
 from hub.products.schemas import ProductIn, ProductOut, ProductPatch
-from hub.schemas import DbId, Fen, Page, PageParams, text
+from hub.schemas import DbId, Fen, Page, PageQuery, text
 
 router = APIRouter(prefix="/products", tags=["products"], responses=problems(401, 403, 422))
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/products", tags=["products"], responses=problems(401
 @router.get("", summary="List products")
 async def list_products(
     key: CurrentKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     category: ProductCategory | None = None,
     active: bool | None = None,
     q: Annotated[text(100) | None, Query(description="Part of the name")] = None,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import CurrentKey, OpsKey
 from hub.errors import problems
@@ -11,7 +11,7 @@ from hub.pagination import paginate
 from hub.regions import service
 from hub.regions.models import RegionLevel
 from hub.regions.schemas import RegionIn, RegionOut, RegionPatch
-from hub.schemas import DbId, Page, PageParams, SearchText
+from hub.schemas import DbId, Page, PageQuery, SearchText
 
 router = APIRouter(prefix="/regions", tags=["regions"], responses=problems(401, 403, 422))
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/regions", tags=["regions"], responses=problems(401, 
 @router.get("", summary="List regions")
 async def list_regions(
     key: CurrentKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     level: RegionLevel | None = None,
     parent_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     q: Annotated[SearchText | None, Query(description="Part of the name")] = None,

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import HumanKey, ManagerKey
 from hub.auth.models import STORE_SCOPED_ROLES
 from hub.errors import problems
 from hub.edge import APIRouter
 from hub.pagination import paginate
-from hub.schemas import DbId, Page, PageParams, SearchText
+from hub.schemas import DbId, Page, PageQuery, SearchText
 from hub.staff import service
 from hub.staff.models import StaffRole
 from hub.staff.schemas import StaffIn, StaffOut, StaffPatch
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/staff", tags=["staff"], responses=problems(401, 403,
 @router.get("", summary="List staff (store-scoped keys see only their store's)")
 async def list_staff(
     key: HumanKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     store_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     role: StaffRole | None = None,
     active: bool | None = None,

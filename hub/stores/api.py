@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import HUMANS, OpsKey, require
 from hub.auth.models import STORE_SCOPED_ROLES, Role
@@ -11,7 +11,7 @@ from hub.errors import problems
 from hub.edge import APIRouter
 from hub.pagination import paginate
 from hub.regions.service import region_ids_under
-from hub.schemas import DbId, Page, PageParams, SearchText
+from hub.schemas import DbId, Page, PageQuery, SearchText
 from hub.stores import service
 from hub.stores.models import StoreKind
 from hub.stores.schemas import StoreIn, StoreOut, StorePatch
@@ -25,7 +25,7 @@ StoreReader = Annotated[Principal, require(*HUMANS, Role.CARRIER_APP, Role.POS)]
 @router.get("", summary="List stores (store-scoped keys see only their own)")
 async def list_stores(
     key: StoreReader,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     region_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="This region and all below it")] = None,
     kind: StoreKind | None = None,
     active: bool | None = None,
@@ -34,7 +34,8 @@ async def list_stores(
     region_ids = await region_ids_under(region_id) if region_id is not None else None
     own_store = key.store_id if key.role in STORE_SCOPED_ROLES else None
     query = service.list_stores(region_ids=region_ids, kind=kind, active=active, q=q, store_id=own_store)
-    return await paginate(query, limit=page.limit, after=page.after, to_out=StoreOut.model_validate)
+    return await paginate(query, limit=page.limit, after=page.after, to_out=StoreOut.model_validate,
+                          columns=service.LIST_COLUMNS)
 
 
 @router.get("/{store_id}", summary="One store", responses=problems(404))

@@ -19,6 +19,7 @@ def list_stores(
     from hub.errors import InvalidInput
     from hub.regions.models import Region
     from hub.regions.service import region_ids_under
+    from hub.stores.service import LIST_COLUMNS
     from hub.stores.service import list_stores as query_stores
 
     async def rows():
@@ -28,10 +29,10 @@ def list_stores(
             if found is None:
                 raise InvalidInput.field("region", f"no region {region}")
             region_ids = await region_ids_under(found.id)
-        stores = await query_stores(region_ids=region_ids, q=q).order_by("id").limit(limit + 1)
+        stores = await query_stores(region_ids=region_ids, q=q).order_by("id").limit(limit + 1).values(**LIST_COLUMNS)
         return [
-            {"id": s.id, "code": s.code, "name": s.name, "kind": s.kind.value, "region": s.region.code,
-             "active": "yes" if s.active else "no"}
+            {"id": s["id"], "code": s["code"], "name": s["name"], "kind": s["kind"].value, "region": s["region_code"],
+             "active": "yes" if s["active"] else "no"}
             for s in stores
         ]
 

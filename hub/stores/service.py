@@ -89,8 +89,13 @@ def list_stores(
     q: str | None = None,
     store_id: int | None = None,
 ) -> QuerySet[Store]:
-    """Stores matching every filter given; ``store_id`` pins the list to one store (store-scoped keys)."""
-    return filter_given(
-        Store.all().select_related("region"),
-        id=store_id, region_id__in=region_ids, kind=kind, active=active, name__icontains=q,
-    )
+    """Stores matching every filter given; ``store_id`` pins the list to one store (store-scoped keys).
+    Read a page of it with ``LIST_COLUMNS``."""
+    return filter_given(Store.all(), id=store_id, region_id__in=region_ids, kind=kind, active=active,
+                        name__icontains=q)
+
+
+# What a listed store shows (``StoreOut``), its region's code joined in the same query.
+LIST_COLUMNS = {name: name for name in ("id", "code", "name", "kind", "region_id", "address", "phone", "latitude",
+                                        "longitude", "active", "created_at", "updated_at")} | {
+    "region_code": "region__code"}
