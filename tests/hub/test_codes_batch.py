@@ -15,8 +15,8 @@ import zxingcpp
 from PIL import Image
 
 from hub.auth.models import Role
-from hub.codes import batch
-from hub.codes.batch import Per
+from hub.codes.batches import items as batch
+from hub.codes.batches.items import Per
 from hub.codes.models import BatchStatus, Code, CodeBatch, CodeBatchItem
 from hub.codes.slugs import public_url, qr_url
 from hub.database import transaction

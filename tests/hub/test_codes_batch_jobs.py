@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from hub import jobs
 from hub.auth.models import Role
-from hub.codes import batch_runs
+from hub.codes.batches import service as batch_runs
 from hub.codes.models import BatchStatus, Code, CodeBatch, CodeBatchItem
 from hub.database import transaction
 from hub.outbox import service as outbox

@@ -3,7 +3,7 @@ of old batches. Both handlers are idempotent: a redelivery finds its work done (
 
 from __future__ import annotations
 
-from hub.codes import batch_runs
+from hub.codes.batches import service as batch_runs
 from hub.jobs import periodic
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hub.cli.common import console, fail, progress, run
-from hub.codes.batch import Per
+from hub.codes.batches.items import Per
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +32,7 @@ def batch(
     if not out.parent.is_dir():
         fail(f"{out.parent} is not a directory")
 
-    from hub.codes import batch as service
+    from hub.codes.batches import items as service
     from hub.database import transaction
     from hub.stores.service import get_store_by_code
 

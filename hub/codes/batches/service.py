@@ -26,8 +26,8 @@ from datetime import datetime, timedelta, timezone
 
 from tortoise.expressions import F
 
-from hub.codes import batch
-from hub.codes.batch import BatchItem, Per
+from hub.codes.batches import items as batch
+from hub.codes.batches.items import BatchItem, Per
 from hub.codes.models import BatchStatus, CodeBatch, CodeBatchItem
 from hub.database import transaction
 from hub.errors import Conflict, NotFound

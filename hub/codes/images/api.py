@@ -21,8 +21,9 @@ from starlette.concurrency import run_in_threadpool
 from hub.auth.deps import HumanKey, ManagerKey
 from hub.auth.models import STORE_SCOPED_ROLES
 from hub.auth.service import Principal
-from hub.codes import batch, batch_runs, cards, qr
-from hub.codes.batch import Per
+from hub.codes import cards, qr
+from hub.codes.batches import items as batch, service as batch_runs
+from hub.codes.batches.items import Per
 from hub.codes.models import BatchStatus, Code, CodeBatch
 from hub.codes.qr import ErrorCorrection
 from hub.codes.service import authorise
@@ -212,6 +213,13 @@ class BatchOut(BaseModel):
         fields = {name: getattr(row, name) for name in cls.model_fields if hasattr(row, name)}
         download = url + "/download" if row.status == BatchStatus.DONE else None
         return cls(**fields, status_url=url, download_url=download)
+
+
+# Coupons has a BatchIn and a BatchOut too, so OpenAPI names both pairs by their module's path. These keep the
+# names the API was published with (hub__codes__images_api__BatchIn, …): clients generated from it keep theirs.
+for _schema in (BatchIn, BatchOut):
+    _schema.__module__ = "hub.codes.images_api"
+    _schema.model_rebuild(force=True)
 
 
 BatchId = Annotated[str, Path(pattern=BATCH_ID_PATTERN, description="The id the batch was started with")]
