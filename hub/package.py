@@ -20,8 +20,8 @@ PACKAGE = Package(
         Router("hub.codes.images.api"),
         Router("hub.codes.batches.api"),
         Router("hub.codes.stats.api"),
-        Router("hub.wecom.contactways_api"),
-        Router("hub.wecom.contacts_api"),
+        Router("hub.wecom.contact_ways.api"),
+        Router("hub.wecom.contacts.api"),
         Router("hub.staffweb.routes", Mount.ROOT),  # /staff/: pages for staff inside WeCom
     ),
     models=(
@@ -45,8 +45,8 @@ PACKAGE = Package(
         "hub.idempotency.jobs",
         "hub.codes.batches.jobs",
         "hub.links.jobs",
-        "hub.wecom.deliveries",
-        "hub.wecom.jobs",
+        "hub.wecom.tags.jobs",
+        "hub.wecom.contact_ways.jobs",
     ),
     commands=(
         Commands("hub.auth.cli", "keys", "Create, list and revoke API keys."),
@@ -68,11 +68,11 @@ PACKAGE = Package(
     on_exit=("hub.wecom.connection:close_wecom_client",),
     hooks=(
         # The WeCom side keeps the contact way behind a contact-me code (codes sit below wecom).
-        Fill("hub.codes.hooks:contact_way_wanted", "hub.wecom.contactways:create_for_code"),
-        Fill("hub.codes.hooks:target_kept_by_hub", "hub.wecom.contactways:has_contact_way"),
-        Fill("hub.codes.hooks:code_disabled", "hub.wecom.contactways:code_disabled"),
-        Fill("hub.codes.hooks:code_enabled", "hub.wecom.contactways:code_enabled"),
-        Fill("hub.staff.hooks:staff_changed", "hub.wecom.contactways:staff_changed"),
+        Fill("hub.codes.hooks:contact_way_wanted", "hub.wecom.contact_ways.service:create_for_code"),
+        Fill("hub.codes.hooks:target_kept_by_hub", "hub.wecom.contact_ways.service:has_contact_way"),
+        Fill("hub.codes.hooks:code_disabled", "hub.wecom.contact_ways.service:code_disabled"),
+        Fill("hub.codes.hooks:code_enabled", "hub.wecom.contact_ways.service:code_enabled"),
+        Fill("hub.staff.hooks:staff_changed", "hub.wecom.contact_ways.service:staff_changed"),
         # The public link's cache drops a code once its change commits (codes sit below links).
         Fill("hub.codes.hooks:code_committed", "hub.links.cache:invalidate"),
         # The link's signed token is one source of attribution (events sit below links).

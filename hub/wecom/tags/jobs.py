@@ -20,7 +20,7 @@ INVALID_TAG = 40068
 @handler("wecom.mark_tag")
 async def mark_tag(message: OutboxMessage) -> None:
     """Tag a customer just added through a code with the code's corp tags (names resolved to ids)."""
-    from hub.wecom.tags import forget, tag_ids_for
+    from hub.wecom.tags.service import forget, tag_ids_for
 
     payload = message.payload
     tag_ids = await tag_ids_for(payload["tag_names"])

@@ -10,8 +10,8 @@ from hub.codes import service as codes
 from hub.codes.api import CodeId
 from hub.errors import problems
 from hub.edge import APIRouter
-from hub.wecom import contactways
-from hub.wecom.schemas import ContactWayIn, ContactWayOut
+from hub.wecom.contact_ways import service as contactways
+from hub.wecom.contact_ways.schemas import ContactWayIn, ContactWayOut
 
 router = APIRouter(prefix="/codes", tags=["codes"], responses=problems(401, 403, 404, 422))
 

@@ -3,7 +3,7 @@
 The codes service calls in here through ``hub.codes.hooks`` (filled in ``hub/package.py``), inside its
 transaction (create, disable, enable again); the API changes a way's settings; the callbacks count adds
 (``record_add``); a minute tick re-plans store ways (``replan``). Whatever WeCom must learn is published to
-the outbox in the same transaction, and ``hub/wecom/contactways_sync.py`` makes the WeCom calls when the
+the outbox in the same transaction, and ``hub/wecom/contact_ways/sync.py`` makes the WeCom calls when the
 message is delivered (with the outbox's retries). Every sync message carries the time of the change that
 asked for it (``at``).
 
@@ -15,7 +15,7 @@ so ``/c/{slug}`` leads somewhere real from the first second; the sync then point
 
 ``ContactWay.version`` is bumped by every change of the settings (PUT) and of the way's life (disabled,
 enabled again): the API's and the sync's conditional updates compare it, so neither overwrites a change
-it did not see. A sync's own result does not bump it (see ``contactways_sync``).
+it did not see. A sync's own result does not bump it (see ``sync``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from hub.schemas import shanghai_day
 from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store
 from hub.wecom import hooks
-from hub.wecom.contactways_plan import (
+from hub.wecom.contact_ways.plan import (
     DutyHours, MemberState, Plan, duty_boundary_between, midnight_between, plan,
 )
 from hub.wecom.models import ContactAddCount, ContactWay, ContactWayMember, ContactWayStatus

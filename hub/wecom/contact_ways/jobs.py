@@ -12,7 +12,7 @@ from hub.database import transaction
 from hub.jobs import periodic
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler
-from hub.wecom import contactways, contactways_sync
+from hub.wecom.contact_ways import service as contactways, sync as contactways_sync
 
 # Each tick looks back two minutes, so a tick that runs late or not at all misses no duty boundary;
 # planning a way twice is harmless (a sync is published only when the plan differs from WeCom's list).

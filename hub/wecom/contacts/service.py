@@ -107,7 +107,7 @@ async def apply_add(
                    "receipt_id": receipt_id},
         )
         if way is not None:
-            from hub.wecom.contactways import record_add
+            from hub.wecom.contact_ways.service import record_add
 
             await record_add(contact_way_id=way.id, staff_id=staff.id, at=at)
         if way is not None and way.tag_names:  # a half add is no contact yet: WeCom would refuse the tags

@@ -26,10 +26,10 @@ from hub.database import current_unit_of_work, transaction
 from hub.errors import InvalidInput
 from hub.links.cache import invalidate
 from hub.wecom.connection import wecom_client
-from hub.wecom.contactways import pending_target, plan_now, publish_sync
-from hub.wecom.contactways_plan import Plan
+from hub.wecom.contact_ways.plan import Plan
+from hub.wecom.contact_ways.service import pending_target, plan_now, publish_sync
 from hub.wecom.models import ContactWay, ContactWayStatus
-from hub.wecom.tags import tag_ids_for
+from hub.wecom.tags.service import tag_ids_for
 
 log = logging.getLogger("hub.wecom.contactways")
 
