@@ -38,6 +38,8 @@ PACKAGE = Package(
         "hub.codes.batches.models",
         "hub.events.models",
         "hub.wecom.models",
+        "hub.wecom.contact_ways.models",
+        "hub.wecom.tags.models",
     ),
     jobs=(
         "hub.outbox.jobs",
@@ -46,6 +48,7 @@ PACKAGE = Package(
         "hub.codes.batches.jobs",
         "hub.links.jobs",
         "hub.wecom.tags.jobs",
+        "hub.wecom.contacts.jobs",
         "hub.wecom.contact_ways.jobs",
     ),
     commands=(

@@ -39,14 +39,14 @@ def sync(
 ) -> None:
     """Re-plan every store way now (after the minute tick was down), or push one code's way again."""
     from hub.database import transaction
-    from hub.wecom.contact_ways import service as contactways
+    from hub.wecom.contact_ways import replanning, service as contact_ways
 
     async def work() -> str:
         async with transaction():
             if code_id is not None:
-                way = await contactways.resync(code_id=code_id)
+                way = await contact_ways.resync(code_id=code_id)
                 return f"Contact way {way.id} of code {code_id} is queued for WeCom"
-            synced = await contactways.replan(now=datetime.now(timezone.utc))
+            synced = await replanning.replan(now=datetime.now(timezone.utc))
             return f"{len(synced)} store contact way(s) queued for a new user list"
 
     console.print(run(work))

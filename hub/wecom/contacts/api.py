@@ -13,28 +13,13 @@ from hub.auth.deps import HumanKey
 from hub.auth.models import STORE_SCOPED_ROLES, Role
 from hub.errors import Forbidden, problems
 from hub.pagination import filter_given, paginate
-from hub.schemas import InTime, Out, OutTime, Page, PageParams
+from hub.schemas import InTime, Page, PageParams
+from hub.wecom.contacts.schemas import StaffContactOut
 from hub.wecom.models import ContactStatus, StaffContact
 from hub.edge import APIRouter
 
 router = APIRouter(prefix="/wecom", tags=["wecom"], responses=problems(401, 403, 422))
 Id = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
-
-
-class StaffContactOut(Out):
-    id: int
-    staff_id: int
-    customer_id: int
-    external_userid: str
-    status: ContactStatus
-    added_at: OutTime
-    removed_at: OutTime | None
-    code_id: int | None
-    store_id: int | None
-    campaign_id: int | None
-    wecom_state: str
-    welcome: str
-    remark: str
 
 
 @router.get("/contacts", summary="Staff ↔ customer relationships from WeCom (store keys: their store's)")
