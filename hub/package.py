@@ -17,10 +17,11 @@ PACKAGE = Package(
         Router("hub.imports.api"),
         Router("hub.outbox.api"),
         Router("hub.codes.api"),
-        Router("hub.codes.images_api"),
-        Router("hub.codes.stats_api"),
-        Router("hub.wecom.contactways_api"),
-        Router("hub.wecom.contacts_api"),
+        Router("hub.codes.images.api"),
+        Router("hub.codes.batches.api"),
+        Router("hub.codes.stats.api"),
+        Router("hub.wecom.contact_ways.api"),
+        Router("hub.wecom.contacts.api"),
         Router("hub.staffweb.routes", Mount.ROOT),  # /staff/: pages for staff inside WeCom
     ),
     models=(
@@ -34,17 +35,21 @@ PACKAGE = Package(
         "hub.customers.models",
         "hub.campaigns.models",
         "hub.codes.models",
+        "hub.codes.batches.models",
         "hub.events.models",
         "hub.wecom.models",
+        "hub.wecom.contact_ways.models",
+        "hub.wecom.tags.models",
     ),
     jobs=(
         "hub.outbox.jobs",
         "hub.campaigns.jobs",
         "hub.idempotency.jobs",
-        "hub.codes.jobs",
+        "hub.codes.batches.jobs",
         "hub.links.jobs",
-        "hub.wecom.deliveries",
-        "hub.wecom.jobs",
+        "hub.wecom.tags.jobs",
+        "hub.wecom.contacts.jobs",
+        "hub.wecom.contact_ways.jobs",
     ),
     commands=(
         Commands("hub.auth.cli", "keys", "Create, list and revoke API keys."),
@@ -66,11 +71,11 @@ PACKAGE = Package(
     on_exit=("hub.wecom.connection:close_wecom_client",),
     hooks=(
         # The WeCom side keeps the contact way behind a contact-me code (codes sit below wecom).
-        Fill("hub.codes.hooks:contact_way_wanted", "hub.wecom.contactways:create_for_code"),
-        Fill("hub.codes.hooks:target_kept_by_hub", "hub.wecom.contactways:has_contact_way"),
-        Fill("hub.codes.hooks:code_disabled", "hub.wecom.contactways:code_disabled"),
-        Fill("hub.codes.hooks:code_enabled", "hub.wecom.contactways:code_enabled"),
-        Fill("hub.staff.hooks:staff_changed", "hub.wecom.contactways:staff_changed"),
+        Fill("hub.codes.hooks:contact_way_wanted", "hub.wecom.contact_ways.service:create_for_code"),
+        Fill("hub.codes.hooks:target_kept_by_hub", "hub.wecom.contact_ways.service:has_contact_way"),
+        Fill("hub.codes.hooks:code_disabled", "hub.wecom.contact_ways.service:code_disabled"),
+        Fill("hub.codes.hooks:code_enabled", "hub.wecom.contact_ways.service:code_enabled"),
+        Fill("hub.staff.hooks:staff_changed", "hub.wecom.contact_ways.service:staff_changed"),
         # The public link's cache drops a code once its change commits (codes sit below links).
         Fill("hub.codes.hooks:code_committed", "hub.links.cache:invalidate"),
         # The link's signed token is one source of attribution (events sit below links).

@@ -6,7 +6,7 @@ import httpx
 from redis.asyncio import Redis
 
 from hub.outbox.models import OutboxMessage, OutboxStatus
-from hub.wecom.contactways import SYNC_TOPIC
+from hub.wecom.contact_ways.service import SYNC_TOPIC
 from tests.factories import make_key, make_staff
 from tests.processes import free_port, wait_until
 

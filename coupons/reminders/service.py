@@ -7,7 +7,7 @@ Why it is built this way:
   workers never both route a coupon, and a rolled-back chunk routes nothing.
 - WeCom is never called inside the transaction: the chunk publishes ``coupons.expiry_reminder`` messages,
   and the handler below makes the call once the chunk is committed. The handler lives here, not in
-  ``hub.wecom.deliveries``, because what comes back (the task's msgid, WeCom's fail_list, a refusal) must
+  ``hub.wecom``'s job modules, because what comes back (the task's msgid, WeCom's fail_list, a refusal) must
   land on the coupons' reminder rows, and hub must not import coupons.
 - One WeCom customer message task per (staff member, batch, last day of use) within a chunk: a task only
   reaches customers once the staff member confirms it in WeCom, so fewer, larger tasks are less work for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Path, Query
 
 from hub.auth.deps import HumanKey
 from hub.auth.models import Role
@@ -15,7 +15,7 @@ from hub.codes.schemas import CodeIn, CodeOut, CodePatch, Tag
 from hub.errors import Forbidden, problems
 from hub.edge import APIRouter
 from hub.pagination import paginate
-from hub.schemas import DbId, Page, PageParams, SearchText
+from hub.schemas import DbId, Page, PageQuery, SearchText
 
 router = APIRouter(prefix="/codes", tags=["codes"], responses=problems(401, 403, 422))
 
@@ -40,7 +40,7 @@ def _list_scope(key: Principal, *, store_id: int | None, staff_id: int | None) -
 @router.get("", summary="List codes (staff keys: their own; store managers: their store's)")
 async def list_codes(
     key: HumanKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     kind: CodeKind | None = None,
     store_id: IdFilter = None,
     staff_id: IdFilter = None,

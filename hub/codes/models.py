@@ -1,13 +1,13 @@
 """Codes: one-store, one-product, one-person codes, campaign codes and livestream links.
 
 Each code has an unguessable slug behind ``/c/{slug}``, a checked target, and the attribution every
-scan and everything after it carries (store, staff, product, campaign, channel).
+scan and everything after it carries (store, staff, product, campaign, channel). The code table is shared
+by every sub-package of ``hub.codes``; a batch's own tables are in ``hub.codes.batches.models``.
 """
 
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.models import Model
 
 from hub.modelbase import TimestampedModel
 
@@ -61,6 +61,9 @@ class Code(TimestampedModel):
         indexes = (("store_id", "kind"), ("staff_id", "kind"))
 
 
+# The batch enums stay here, beside the code's, although their tables live in hub.codes.batches.models:
+# migration 0010 imports them from this module, and the API's schema names them by it (BatchStatus is
+# also a coupons name, so OpenAPI calls this one hub__codes__models__BatchStatus).
 class BatchPer(StrEnum):
     STAFF = "staff"
     PRODUCT = "product"
@@ -72,38 +75,3 @@ class BatchStatus(StrEnum):
     RUNNING = "running"  # codes made, images being drawn
     DONE = "done"
     FAILED = "failed"  # a step used up its outbox attempts: `hub outbox replay` runs it again
-
-
-# A batch of codes made by job (hub.codes.batch_runs): scope, progress and outcome, in the database so the
-# API process and any worker see the same batch. Its images are CodeBatchItem rows.
-class CodeBatch(TimestampedModel):
-    id = fields.CharField(max_length=32, primary_key=True)  # uuid4 hex, the id in the batch's URLs
-    per = fields.CharEnumField(BatchPer, max_length=16)
-    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
-    region = fields.ForeignKeyField("hub.Region", null=True, related_name=False, on_delete=fields.RESTRICT)
-    status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.QUEUED)
-    total = fields.IntField(default=0)
-    done = fields.IntField(default=0)
-    created = fields.IntField(default=0)
-    reused = fields.IntField(default=0)
-    skipped_inactive = fields.IntField(default=0)
-    error = fields.CharField(max_length=500, default="")
-    created_by = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.SET_NULL)
-    finished_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "code_batch"
-
-
-# One code of a batch: what the manifest says of it (JSON) and, once drawn, its QR and card PNGs.
-class CodeBatchItem(Model):
-    id = fields.BigIntField(primary_key=True)
-    batch = fields.ForeignKeyField("hub.CodeBatch", related_name=False, on_delete=fields.CASCADE)
-    seq = fields.IntField()
-    item = fields.JSONField()
-    qr_png = fields.BinaryField(null=True)
-    card_png = fields.BinaryField(null=True)
-
-    class Meta:
-        table = "code_batch_item"
-        unique_together = (("batch", "seq"),)

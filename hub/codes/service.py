@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from tortoise.expressions import F, RawSQL
 from tortoise.queryset import QuerySet
 
+from hub import clock
 from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.campaigns.models import Campaign, CampaignStatus
@@ -62,10 +62,6 @@ class Attribution:
     staff: Staff | None
     product: Product | None
     campaign: Campaign | None
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _loaded(query: QuerySet | None = None) -> QuerySet:
@@ -271,7 +267,7 @@ async def update_code(*, code_id: int, changes: dict[str, Any], principal: Princ
     if not changes and products is None:
         return current
     count = await Code.filter(id=code_id, version=current.version).update(
-        **changes, version=F("version") + 1, updated_at=_now()
+        **changes, version=F("version") + 1, updated_at=clock.now()
     )
     if not count:
         raise CodeChanged(f"Code {code_id} was changed by someone else; reload and retry")
@@ -290,7 +286,9 @@ async def disable_code(*, code_id: int, principal: Principal | None = None) -> C
     """Stop the code (its link then answers "no longer valid"); disabling a disabled code changes nothing."""
     current = await get_code(code_id=code_id)
     authorise(principal, store_id=current.store_id, staff_id=current.staff_id)
-    if await Code.filter(id=code_id, active=True).update(active=False, version=F("version") + 1, updated_at=_now()):
+    if await Code.filter(id=code_id, active=True).update(
+        active=False, version=F("version") + 1, updated_at=clock.now()
+    ):
         await hooks.code_disabled.notify(code_id=code_id)
         _invalidate_after_commit(code_id)
     return await get_code(code_id=code_id)

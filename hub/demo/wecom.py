@@ -16,7 +16,7 @@ from hub.codes.service import create_code
 from hub.database import transaction
 from hub.staff.models import Staff
 from hub.stores.models import Store
-from hub.wecom.contactways import configure, resync
+from hub.wecom.contact_ways.service import configure, resync
 from hub.wecom.models import ContactWay
 
 WELCOME = "{name}您好，我是{store}的{staff}！新客专享：到店办理宽带送 3 个月视频会员，点下方链接逛逛本店云货架。"

@@ -289,7 +289,7 @@ class Spec:
 async def staff_updated(changed: list[tuple[Model, dict]]) -> None:
     """Staff deactivated, back, moved store or given another WeCom account: the WeCom contact ways they take
     customers on plan again, as when one is changed over the API (``hub.staff.service.update_staff``)."""
-    from hub.wecom.contactways import staff_changed
+    from hub.wecom.contact_ways.service import staff_changed
 
     for staff, diff in changed:
         if diff.keys() & {"active", "wecom_userid", "store_id"}:

@@ -1,15 +1,15 @@
-"""WeCom customer contact: who added whom, through which contact-me code, and how those codes are shared.
+"""WeCom customer contact: who added whom, and through which contact-me code. The tables several
+sub-packages of ``hub.wecom`` (and the staff pages and coupon reminders) read.
 
 ``StaffContact`` is the staff ↔ customer relationship (ARCHITECTURE.md §3). ``ContactWay`` is the
 contact-me ("联系我") setting behind a staff or store code whose target is WeCom; its ``config_id`` and
-``qr_code`` live on the code itself. Store codes are shared by their ``ContactWayMember`` rows, subject
-to a per-staff daily add cap counted in ``ContactAddCount`` (days in Asia/Shanghai).
+``qr_code`` live on the code itself. Store codes are shared by their members and capped per staff member
+and day (``hub.wecom.contact_ways.models``); corp tags are cached in ``hub.wecom.tags.models``.
 """
 
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.models import Model
 
 from hub.modelbase import TimestampedModel
 
@@ -76,41 +76,3 @@ class ContactWay(TimestampedModel):
 
     class Meta:
         table = "wecom_contact_way"
-
-
-class ContactWayMember(Model):
-    id = fields.IntField(primary_key=True)
-    contact_way = fields.ForeignKeyField("hub.ContactWay", related_name="members", on_delete=fields.CASCADE)
-    staff = fields.ForeignKeyField("hub.Staff", related_name=False, on_delete=fields.CASCADE)
-    backup = fields.BooleanField(default=False)  # used only when no regular member is eligible
-    # Weekly on-duty hours in Shanghai time: {"1": [["09:00", "18:00"]], …, "7": […]}, 1 = Monday.
-    # Empty = always on duty.
-    duty_hours = fields.JSONField(default=dict)
-
-    class Meta:
-        table = "wecom_contact_way_member"
-        unique_together = (("contact_way", "staff"),)
-
-
-class ContactAddCount(Model):
-    id = fields.BigIntField(primary_key=True)
-    contact_way = fields.ForeignKeyField("hub.ContactWay", related_name=False, on_delete=fields.CASCADE)
-    staff = fields.ForeignKeyField("hub.Staff", related_name=False, on_delete=fields.CASCADE)
-    day = fields.DateField()  # Asia/Shanghai
-    adds = fields.IntField(default=0)
-
-    class Meta:
-        table = "wecom_contact_add_count"
-        unique_together = (("contact_way", "staff", "day"),)
-
-
-# Corp tags by name, so a code's tag names turn into WeCom tag ids without a lookup per add.
-class WecomTag(Model):
-    id = fields.IntField(primary_key=True)
-    name = fields.CharField(max_length=64, unique=True)
-    group_name = fields.CharField(max_length=64, default="")
-    tag_id = fields.CharField(max_length=64, unique=True)
-    synced_at = fields.DatetimeField()
-
-    class Meta:
-        table = "wecom_tag"

@@ -15,9 +15,11 @@ import zxingcpp
 from PIL import Image
 
 from hub.auth.models import Role
-from hub.codes import batch
-from hub.codes.batch import Per
-from hub.codes.models import BatchStatus, Code, CodeBatch, CodeBatchItem
+from hub.codes.batches import items
+from hub.codes.batches.archive import MANIFEST_COLUMNS, write_zip
+from hub.codes.batches.items import Per
+from hub.codes.batches.models import CodeBatch, CodeBatchItem
+from hub.codes.models import BatchStatus, Code
 from hub.codes.slugs import public_url, qr_url
 from hub.database import transaction
 from hub.products.models import Product
@@ -55,7 +57,7 @@ async def checked_rows(data: bytes) -> list[dict]:
     assert manifest.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for spreadsheets
     reader = csv.DictReader(io.StringIO(manifest.decode("utf-8-sig")))
     rows = list(reader)
-    assert tuple(reader.fieldnames) == batch.MANIFEST_COLUMNS
+    assert tuple(reader.fieldnames) == MANIFEST_COLUMNS
     assert set(archive.namelist()) == {"manifest.csv"} | {r["qr_file"] for r in rows} | {r["card_file"] for r in rows}
     assert len(archive.namelist()) == 1 + 2 * len(rows)
     for row in rows:
@@ -66,7 +68,7 @@ async def checked_rows(data: bytes) -> list[dict]:
         assert (row["staff_no"], row["staff_name"]) == staff
         assert (row["product_sku"], row["product_name"]) == (
             (code.product.sku, code.product.name) if code.product else ("", ""))
-        assert code.batch_key == batch.batch_key(Per(code.kind.value), code.store_id, code.staff_id, code.product_id)
+        assert code.batch_key == items.batch_key(Per(code.kind.value), code.store_id, code.staff_id, code.product_id)
         level = "H" if await StoreLogo.exists(store_id=code.store_id) else "M"  # the store's logo in the middle forces level H
         qr_image = Image.open(io.BytesIO(archive.read(row["qr_file"])))
         assert [(r.text, r.ec_level) for r in zxingcpp.read_barcodes(qr_image)] == [(row["qr_url"], level)]
@@ -76,14 +78,14 @@ async def checked_rows(data: bytes) -> list[dict]:
     return rows
 
 
-async def build(per: Per, **scope) -> tuple[bytes, batch.Prepared]:
+async def build(per: Per, **scope) -> tuple[bytes, items.Prepared]:
     """What the job and the CLI do: prepare in one transaction, then render."""
-    stores = await batch.scope_stores(**scope)
+    stores = await items.scope_stores(**scope)
     async with transaction():
-        prepared = await batch.prepare(per=per, stores=stores)
+        prepared = await items.prepare(per=per, stores=stores)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "batch.zip"
-        await batch.write_zip(prepared.items, out=out)
+        await write_zip(prepared.items, out=out)
         return out.read_bytes(), prepared
 
 

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 from hub import jobs
 from hub.auth.models import Role
-from hub.codes import batch_runs
-from hub.codes.models import BatchStatus, Code, CodeBatch, CodeBatchItem
+from hub.codes.batches import service as batches
+from hub.codes.batches.models import CodeBatch, CodeBatchItem
+from hub.codes.models import BatchStatus, Code
 from hub.database import transaction
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage, OutboxStatus
@@ -53,9 +54,9 @@ class TestRecovery:
             assert status.status_code == 200 and status.json()["status"] == "queued"
             late = await client.get(f"/api/v1/codes/batches/{batch_id}/download", headers=ops)
             assert late.status_code == 409 and late.json()["type"] == "/problems/conflict"
-            [prepare] = await messages(batch_runs.PREPARE_TOPIC)
+            [prepare] = await messages(batches.PREPARE_TOPIC)
             assert await outbox.deliver(prepare.id) == "delivered"  # its render message's enqueue is lost too
-        [render] = await messages(batch_runs.RENDER_TOPIC)
+        [render] = await messages(batches.RENDER_TOPIC)
         # A worker claimed the render message and died: its lease ran out.
         await OutboxMessage.filter(id=render.id).update(status=OutboxStatus.IN_FLIGHT,
                                                         lease_until=datetime.now(timezone.utc) - timedelta(seconds=1))
@@ -68,12 +69,12 @@ class TestRecovery:
 
     async def test_a_batch_in_several_chunks_counts_each_once_whatever_is_redelivered(self, client, queue,
                                                                                       monkeypatch):
-        monkeypatch.setattr(batch_runs, "CHUNK", 2)  # three codes: two render messages
+        monkeypatch.setattr(batches, "CHUNK", 2)  # three codes: two render messages
         city, *_ = await city_with_stores()
         ops = await make_key(role=Role.OPS)
         batch_id = (await start(client, ops, {"per": "staff", "region_id": city.id})).json()["id"]
         await queue.drain(timeout=60)
-        assert len(await messages(batch_runs.RENDER_TOPIC)) == 2
+        assert len(await messages(batches.RENDER_TOPIC)) == 2
         first = await zip_of(client, ops, batch_id)
         # Every message delivered again, as after a worker that died before marking them delivered.
         await OutboxMessage.all().update(status=OutboxStatus.PENDING)
@@ -88,18 +89,18 @@ class TestRecovery:
 class TestFailure:
     async def test_a_step_that_keeps_failing_marks_the_batch_failed_until_it_is_replayed(self, client, queue,
                                                                                           monkeypatch):
-        monkeypatch.setattr(batch_runs, "CHUNK", 1)  # two codes: two render messages
+        monkeypatch.setattr(batches, "CHUNK", 1)  # two codes: two render messages
         _, (store_a, *_), *_ = await city_with_stores()
         ops = await make_key(role=Role.OPS)
         with no_queue():
             batch_id = (await start(client, ops, {"per": "product", "store_id": store_a.id})).json()["id"]
-            [prepare] = await messages(batch_runs.PREPARE_TOPIC)
+            [prepare] = await messages(batches.PREPARE_TOPIC)
             await outbox.deliver(prepare.id)
             # A code whose QR cannot be drawn: its address is too long for any QR version.
             item = await CodeBatchItem.get(batch_id=batch_id, seq=0)
             good_url = item.item["qr_url"]
             await CodeBatchItem.filter(id=item.id).update(item={**item.item, "qr_url": good_url + "x" * 8000})
-            broken, healthy = await messages(batch_runs.RENDER_TOPIC)
+            broken, healthy = await messages(batches.RENDER_TOPIC)
             for _ in range(broken.max_attempts - 1):
                 try:
                     await outbox.deliver(broken.id)
@@ -118,7 +119,7 @@ class TestFailure:
 
         await CodeBatchItem.filter(id=item.id).update(item={**item.item, "qr_url": good_url})  # fixed
         async with transaction():
-            assert await outbox.replay(topic=batch_runs.RENDER_TOPIC) == [broken.id]
+            assert await outbox.replay(topic=batches.RENDER_TOPIC) == [broken.id]
         await queue.drain(timeout=60)
         row = await CodeBatch.get(id=batch_id)
         assert (row.status, row.error, row.done, row.total) == (BatchStatus.DONE, "", 2, 2)
@@ -133,8 +134,8 @@ class TestPrune:
         old = (await start(client, ops, {"per": "staff", "store_id": store_a.id})).json()["id"]
         new = (await start(client, ops, {"per": "staff", "store_id": store_b.id})).json()["id"]
         await queue.drain(timeout=60)
-        await CodeBatch.filter(id=old).update(updated_at=datetime.now(timezone.utc) - batch_runs.KEEP - timedelta(1))
-        assert await batch_runs.prune() == 1
+        await CodeBatch.filter(id=old).update(updated_at=datetime.now(timezone.utc) - batches.KEEP - timedelta(1))
+        assert await batches.prune() == 1
         assert await CodeBatch.all().values_list("id", flat=True) == [new]
         assert set(await CodeBatchItem.all().values_list("batch_id", flat=True)) == {new}
         assert await Code.all().count() == 3  # the codes themselves stay: they are printed

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 
 from hub.auth.models import Role
-from hub.codes.models import BatchStatus, CodeBatch
+from hub.codes.batches.models import CodeBatch
+from hub.codes.models import BatchStatus
 from tests.factories import make_key
 from tests.hub.test_codes_batch import checked_rows, city_with_stores
 from tests.processes import Processes

@@ -14,8 +14,10 @@ from hub.customers.models import Customer, Identity, IdentityKind
 from hub.events.models import Event, EventType
 from hub.outbox.models import OutboxMessage
 from hub.staff.models import StaffRole
-from hub.wecom import callbacks
-from hub.wecom.models import ContactAddCount, ContactStatus, ContactWay, StaffContact, WecomTag
+from hub.wecom.callbacks import service as callbacks
+from hub.wecom.contact_ways.models import ContactAddCount
+from hub.wecom.models import ContactStatus, ContactWay, StaffContact
+from hub.wecom.tags.models import WecomTag
 from tests.factories import make_campaign, make_code, make_key, make_staff, make_store
 
 

@@ -9,7 +9,8 @@ import pytest
 from hub.auth.models import Role
 from hub.database import transaction
 from hub.outbox.models import OutboxMessage
-from hub.wecom.contactways import SYNC_TOPIC, record_add
+from hub.wecom.contact_ways.replanning import record_add
+from hub.wecom.contact_ways.service import SYNC_TOPIC
 from hub.wecom.models import ContactWay
 from tests.factories import make_code, make_key, make_staff, make_store
 

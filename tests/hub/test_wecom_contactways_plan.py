@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from hub.schemas import shanghai_day
-from hub.wecom.contactways_plan import (
+from hub.wecom.contact_ways.plan import (
     MAX_USERS, MemberState, Tier, duty_boundary_between, midnight_between, on_duty, plan,
 )
 

@@ -15,9 +15,11 @@ from hub.imports.service import import_csv
 from hub.links import lifecycle
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.staff.models import StaffRole
-from hub.wecom.contactways import record_add, replan, resync
-from hub.wecom.contactways_sync import sync
-from hub.wecom.models import ContactAddCount, ContactWay, ContactWayStatus
+from hub.wecom.contact_ways.models import ContactAddCount
+from hub.wecom.contact_ways.replanning import record_add, replan
+from hub.wecom.contact_ways.service import resync
+from hub.wecom.contact_ways.sync import sync
+from hub.wecom.models import ContactWay, ContactWayStatus
 from tests.factories import make_key, make_staff, make_store
 
 

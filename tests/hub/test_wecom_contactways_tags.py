@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hub.wecom.models import WecomTag
-from hub.wecom.tags import GROUP_NAME, tag_ids_for
+from hub.wecom.tags.models import WecomTag
+from hub.wecom.tags.service import GROUP_NAME, tag_ids_for
 from tests.factories import make_key, make_staff
 
 

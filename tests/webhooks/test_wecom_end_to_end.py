@@ -8,7 +8,8 @@ import asyncio
 import pytest
 from hub.codes.models import CodeKind, TargetKind
 from hub.events.models import Event, EventType
-from hub.wecom.models import ContactAddCount, ContactStatus, ContactWay, StaffContact
+from hub.wecom.contact_ways.models import ContactAddCount
+from hub.wecom.models import ContactStatus, ContactWay, StaffContact
 from tests.envs import settings_env
 from tests.factories import make_code, make_staff
 from tests.workers import run_worker_until_idle

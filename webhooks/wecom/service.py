@@ -4,7 +4,7 @@ WeCom delivers an event up to 4 times, possibly concurrently (WECOM.md, "Callbac
 inserted under the unique (source, dedup_key) constraint; a repeat delivery loses the insert and only
 bumps ``deliveries``, so only the first one enqueues processing, after its commit. The job claims the
 receipt with a conditional update (pending → processing, with a lease) so a retry, a sweep and a replay
-never run ``hub.wecom.callbacks.handle`` at the same time; ``handle`` is idempotent for the rest (a
+never run ``hub.wecom.callbacks.service.handle`` at the same time; ``handle`` is idempotent for the rest (a
 worker can die after it ran and before the receipt was marked done). The lease is short and renewed
 while ``handle`` runs (``hub.jobs.lease``), so a receipt whose worker died is taken back within seconds,
 well inside the welcome code's 20.
@@ -28,7 +28,7 @@ from hub.database import current_unit_of_work
 from hub.errors import FieldError, HubError, NotFound
 from hub.jobs.lease import lease_until, renewed
 from hub.settings import Settings
-from hub.wecom import callbacks
+from hub.wecom.callbacks import service as callbacks
 from webhooks.models import ReceiptStatus, WebhookReceipt
 
 log = logging.getLogger("webhooks.wecom")

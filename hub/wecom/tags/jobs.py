@@ -1,7 +1,6 @@
-"""Outbox handlers that carry the hub's WeCom side effects out: corp tags and app messages to staff.
+"""The outbox handler that marks a customer added through a code with the code's corp tags.
 
-Both are safe to repeat (marking a tag twice, or a duplicate notice, harms nobody), which the outbox's
-at-least-once delivery needs.
+Safe to repeat (marking a tag twice harms nobody), which the outbox's at-least-once delivery needs.
 """
 
 from __future__ import annotations
@@ -13,14 +12,14 @@ from hub.outbox.service import handler
 from hub.outbox.models import OutboxMessage
 from hub.wecom.connection import wecom_client
 
-log = logging.getLogger("hub.wecom.deliveries")
+log = logging.getLogger("hub.wecom.deliveries")  # the name the logs have carried (the module was deliveries)
 INVALID_TAG = 40068
 
 
 @handler("wecom.mark_tag")
 async def mark_tag(message: OutboxMessage) -> None:
     """Tag a customer just added through a code with the code's corp tags (names resolved to ids)."""
-    from hub.wecom.tags import forget, tag_ids_for
+    from hub.wecom.tags.service import forget, tag_ids_for
 
     payload = message.payload
     tag_ids = await tag_ids_for(payload["tag_names"])
@@ -35,9 +34,3 @@ async def mark_tag(message: OutboxMessage) -> None:
         if exc.errcode == INVALID_TAG:  # a cached tag was deleted in the console: look the names up afresh
             await forget(tag_ids)
         raise  # the outbox retries
-
-
-@handler("wecom.app_message")
-async def app_message(message: OutboxMessage) -> None:
-    """A text message to staff in the WeCom app (e.g. a store manager told that a customer was lost)."""
-    await wecom_client().send_app_message(touser=message.payload["touser"], content=message.payload["content"])

@@ -86,6 +86,13 @@ class CodeOut(BaseModel):
     staff_id: int | None
 
 
+# The codes API has a CodeOut too, so OpenAPI names both by their module's path. This one keeps the name the
+# API was published with (hub__codes__stats_api__CodeOut), so clients generated from it keep theirs; pinned
+# before CodeStatsOut, which refers to it, is built.
+CodeOut.__module__ = "hub.codes.stats_api"
+CodeOut.model_rebuild(force=True)
+
+
 class CodeStatsOut(BaseModel):
     code: CodeOut
     day_from: date = Field(serialization_alias="from")

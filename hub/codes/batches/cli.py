@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from hub.cli.common import console, fail, progress, run
-from hub.codes.batch import Per
+from hub.codes.batches.items import Per
 
 
 def register(app: typer.Typer) -> None:
@@ -32,20 +32,20 @@ def batch(
     if not out.parent.is_dir():
         fail(f"{out.parent} is not a directory")
 
-    from hub.codes import batch as service
+    from hub.codes.batches import archive, items
     from hub.database import transaction
     from hub.stores.service import get_store_by_code
 
-    async def work() -> service.Prepared:
+    async def work() -> items.Prepared:
         store_id = (await get_store_by_code(code=store, field="store")).id if store else None
-        region_id = (await service.resolve_region(region)).id if region else None
-        stores = await service.scope_stores(store_id=store_id, region_id=region_id)
-        await service.count_codes(per=per, stores=stores)
+        region_id = (await items.resolve_region(region)).id if region else None
+        stores = await items.scope_stores(store_id=store_id, region_id=region_id)
+        await items.count_codes(per=per, stores=stores)
         async with transaction():
-            prepared = await service.prepare(per=per, stores=stores)
+            prepared = await items.prepare(per=per, stores=stores)
         with progress() as bar:
             task = bar.add_task("Rendering QR codes and cards", total=len(prepared.items))
-            await service.write_zip(prepared.items, out=out,
+            await archive.write_zip(prepared.items, out=out,
                                     on_progress=lambda done, _total: bar.update(task, completed=done))
         return prepared
 

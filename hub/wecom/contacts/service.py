@@ -22,6 +22,7 @@ from hub.events.models import EventType
 from hub.events.service import record_event
 from hub.outbox.service import publish
 from hub.staff.models import Staff, StaffRole
+from hub.wecom.contact_ways.replanning import record_add
 from hub.wecom.models import ContactStatus, ContactWay, StaffContact
 
 log = logging.getLogger("hub.wecom.contacts")
@@ -107,8 +108,6 @@ async def apply_add(
                    "receipt_id": receipt_id},
         )
         if way is not None:
-            from hub.wecom.contactways import record_add
-
             await record_add(contact_way_id=way.id, staff_id=staff.id, at=at)
         if way is not None and way.tag_names:  # a half add is no contact yet: WeCom would refuse the tags
             await publish("wecom.mark_tag", {

@@ -12,7 +12,7 @@ from hub.database import transaction
 from hub.jobs import periodic
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler
-from hub.wecom import contactways, contactways_sync
+from hub.wecom.contact_ways import replanning, service as contact_ways, sync
 
 # Each tick looks back two minutes, so a tick that runs late or not at all misses no duty boundary;
 # planning a way twice is harmless (a sync is published only when the plan differs from WeCom's list).
@@ -23,16 +23,16 @@ def _last_try(message: OutboxMessage) -> bool:
     return message.attempts >= message.max_attempts
 
 
-@handler(contactways.SYNC_TOPIC)
+@handler(contact_ways.SYNC_TOPIC)
 async def contact_way_sync(message: OutboxMessage) -> None:
     at = datetime.fromisoformat(message.payload["at"])
-    await contactways_sync.sync(contact_way_id=message.payload["contact_way_id"],
-                                now=max(at, datetime.now(timezone.utc)), last_try=_last_try(message))
+    await sync.sync(contact_way_id=message.payload["contact_way_id"],
+                    now=max(at, datetime.now(timezone.utc)), last_try=_last_try(message))
 
 
-@handler(contactways.DELETE_TOPIC)
+@handler(contact_ways.DELETE_TOPIC)
 async def contact_way_delete(message: OutboxMessage) -> None:
-    await contactways_sync.delete(contact_way_id=message.payload["contact_way_id"], last_try=_last_try(message))
+    await sync.delete(contact_way_id=message.payload["contact_way_id"], last_try=_last_try(message))
 
 
 @periodic(every_seconds=60)
@@ -40,4 +40,4 @@ async def wecom_contact_ways_replan(ctx: dict) -> int:
     """Duty hours starting or ending, and midnight bringing capped staff back, reach WeCom within a minute."""
     now = datetime.now(timezone.utc)
     async with transaction():
-        return len(await contactways.replan(now=now, since=now - REPLAN_LOOKBACK))
+        return len(await replanning.replan(now=now, since=now - REPLAN_LOOKBACK))

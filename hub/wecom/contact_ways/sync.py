@@ -15,21 +15,22 @@ so the outbox retries them with backoff.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
 from tortoise.expressions import F
 
 from connectors.wecom.errors import WecomError
+from hub import clock
 from hub.codes.models import Code, TargetKind
 from hub.codes.targets import check_target_url
 from hub.database import current_unit_of_work, transaction
 from hub.errors import InvalidInput
 from hub.links.cache import invalidate
 from hub.wecom.connection import wecom_client
-from hub.wecom.contactways import pending_target, plan_now, publish_sync
-from hub.wecom.contactways_plan import Plan
+from hub.wecom.contact_ways.plan import Plan
+from hub.wecom.contact_ways.service import pending_target, plan_now, publish_sync
 from hub.wecom.models import ContactWay, ContactWayStatus
-from hub.wecom.tags import tag_ids_for
+from hub.wecom.tags.service import tag_ids_for
 
 log = logging.getLogger("hub.wecom.contactways")
 
@@ -46,10 +47,6 @@ class NobodyToApply(RuntimeError):
 
 class SyncContended(RuntimeError):
     """Other writers kept changing the way while this sync ran; the outbox retries it later."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _describe(exc: BaseException) -> str:
@@ -120,7 +117,7 @@ def _as_read(way: ContactWay):
 
 async def _store(way: ContactWay, code: Code, plan: Plan, made: dict | None) -> bool:
     """Record what WeCom now has, unless the way changed since it was read; True when stored."""
-    now = _now()
+    now = clock.now()
     if not await _as_read(way).update(
         status=S.SYNCED, applied_userids=plan.userids, last_error="", synced_at=now, updated_at=now,
     ):
@@ -138,7 +135,7 @@ async def _record_error(way: ContactWay, exc: BaseException, *, final: bool) -> 
     """Show the failure on the way, unless a newer write made it obsolete; ``failed`` after the last try."""
     status = way.status if way.status == S.DELETED else (S.FAILED if final else S.PENDING)
     await _as_read(way).update(
-        status=status, last_error=_describe(exc), updated_at=_now()
+        status=status, last_error=_describe(exc), updated_at=clock.now()
     )
 
 
@@ -159,7 +156,7 @@ async def delete(*, contact_way_id: int, last_try: bool = False) -> str:
                 await _record_error(way, exc, final=last_try)
                 raise
     async with transaction():
-        now = _now()
+        now = clock.now()
         if config_id and await Code.filter(id=code.id, wecom_config_id=config_id).update(
             wecom_config_id=None, wecom_qr_code=None, target_url=pending_target(store=code.store),
             version=F("version") + 1, updated_at=now,

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from hub.schemas import DbId, OutTime, text
-from hub.wecom.contactways import ContactWayView, MemberSetting
-from hub.wecom.contactways_plan import Tier, minutes
+from hub.wecom.contact_ways.plan import Tier, minutes
+from hub.wecom.contact_ways.service import ContactWayView, MemberSetting
 from hub.wecom.models import ContactWayStatus
 
 Weekday = Literal["1", "2", "3", "4", "5", "6", "7"]  # 1 = Monday, as ISO weekdays

@@ -10,8 +10,8 @@ from hub.codes import service as codes
 from hub.codes.api import CodeId
 from hub.errors import problems
 from hub.edge import APIRouter
-from hub.wecom import contactways
-from hub.wecom.schemas import ContactWayIn, ContactWayOut
+from hub.wecom.contact_ways import service as contact_ways
+from hub.wecom.contact_ways.schemas import ContactWayIn, ContactWayOut
 
 router = APIRouter(prefix="/codes", tags=["codes"], responses=problems(401, 403, 404, 422))
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/codes", tags=["codes"], responses=problems(401, 403,
 async def get_contact_way(code_id: CodeId, key: HumanKey) -> ContactWayOut:
     code = await codes.get_code(code_id=code_id)
     codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
-    return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))
+    return ContactWayOut.of(await contact_ways.view(code=code, now=datetime.now(timezone.utc)))
 
 
 @router.put("/{code_id}/wecom", summary="Replace the contact way's settings (applied in WeCom by a job)",
@@ -29,10 +29,10 @@ async def put_contact_way(code_id: CodeId, body: ContactWayIn, key: HumanKey) ->
     code = await codes.get_code(code_id=code_id)
     codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
     members = None if body.members is None else [m.setting() for m in body.members]
-    await contactways.configure(
+    await contact_ways.configure(
         code=code, welcome_text=body.welcome_text, welcome_link_url=body.welcome_link_url,
         welcome_link_title=body.welcome_link_title,
         welcome_coupon_batch_id=body.welcome_coupon_batch_id, tag_names=body.tag_names, daily_cap=body.daily_cap,
         skip_verify=body.skip_verify, members=members,
     )
-    return ContactWayOut.of(await contactways.view(code=code, now=datetime.now(timezone.utc)))
+    return ContactWayOut.of(await contact_ways.view(code=code, now=datetime.now(timezone.utc)))

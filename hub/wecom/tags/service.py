@@ -14,7 +14,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from hub.wecom.connection import wecom_client
-from hub.wecom.models import WecomTag
+from hub.wecom.tags.models import WecomTag
 
 GROUP_NAME = "数字营销"
 

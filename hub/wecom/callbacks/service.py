@@ -2,7 +2,7 @@
 
 ``handle`` is called by the receipt job (webhooks/wecom/jobs.py, urgent lane) outside any transaction;
 it opens its own and is idempotent: a receipt processed again (a retry after a crash) changes nothing
-twice (see hub/wecom/contacts.py), and a welcome code already used is not used again.
+twice (see hub/wecom/contacts/service.py), and a welcome code already used is not used again.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from hub.database import transaction
 from hub.errors import HubError
 from hub.links.coupon_links import claim_link_url
 from hub.staff.models import Staff
-from hub.wecom import welcome as welcomes
-from hub.wecom.contacts import apply_add, apply_removal, customer_for, tell_store_manager
+from hub.wecom.callbacks import welcome as welcomes
+from hub.wecom.contacts.service import apply_add, apply_removal, customer_for, tell_store_manager
 from hub.wecom.models import ContactStatus, ContactWay, StaffContact
 
 log = logging.getLogger("hub.wecom.callbacks")

@@ -1,25 +1,25 @@
-"""Code jobs: the outbox handlers that make a batch's codes and draw its images, and the hourly clean-up
-of old batches. Both handlers are idempotent: a redelivery finds its work done (see ``batch_runs``)."""
+"""Batch jobs: the outbox handlers that make a batch's codes and draw its images, and the hourly clean-up
+of old batches. Both handlers are idempotent: a redelivery finds its work done (see ``service``)."""
 
 from __future__ import annotations
 
-from hub.codes import batch_runs
+from hub.codes.batches import service as batches
 from hub.jobs import periodic
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler
 
 
-@handler(batch_runs.PREPARE_TOPIC)
+@handler(batches.PREPARE_TOPIC)
 async def codes_batch_prepare(message: OutboxMessage) -> None:
-    await batch_runs.prepare(message)
+    await batches.prepare(message)
 
 
-@handler(batch_runs.RENDER_TOPIC)
+@handler(batches.RENDER_TOPIC)
 async def codes_batch_render(message: OutboxMessage) -> None:
-    await batch_runs.render(message)
+    await batches.render(message)
 
 
 @periodic(every_seconds=3600)
 async def codes_batch_prune(ctx: dict) -> int:
     """Delete batches (and their images) untouched for a week."""
-    return await batch_runs.prune()
+    return await batches.prune()

@@ -22,19 +22,21 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from tortoise.expressions import F
 
-from hub.codes import batch
-from hub.codes.batch import BatchItem, Per
-from hub.codes.models import BatchStatus, CodeBatch, CodeBatchItem
+from hub import clock
+from hub.codes.batches import archive
+from hub.codes.batches.items import BatchItem, Per, prepare as prepare_items, scope_stores
+from hub.codes.batches.models import CodeBatch, CodeBatchItem
+from hub.codes.models import BatchStatus
 from hub.database import transaction
 from hub.errors import Conflict, NotFound
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.outbox.service import publish
 
-log = logging.getLogger("hub.codes.batch_runs")
+log = logging.getLogger("hub.codes.batch_runs")  # the name the logs have carried (the module was batch_runs)
 
 PREPARE_TOPIC = "codes.batch_prepare"
 RENDER_TOPIC = "codes.batch_render"
@@ -53,10 +55,6 @@ class BatchNotReady(Conflict):
 
 class _AlreadyPrepared(Exception):
     """A concurrent delivery prepared the batch first: roll this one back."""
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 async def start(*, per: Per, store_id: int | None, region_id: int | None, created_by_id: int | None,
@@ -81,14 +79,14 @@ async def prepare(message: OutboxMessage) -> None:
     async with _failure_recorded(message, batch_id, "making the codes"):
         if not await CodeBatchItem.exists(batch_id=batch_id):  # a replay after it gave up: try again
             await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
-                status=BatchStatus.QUEUED, error="", updated_at=_now())
+                status=BatchStatus.QUEUED, error="", updated_at=clock.now())
         row = await CodeBatch.get_or_none(id=batch_id)
         if row is None or row.status != BatchStatus.QUEUED:
             return  # pruned, or prepared by an earlier delivery
-        stores = await batch.scope_stores(store_id=row.store_id, region_id=row.region_id)
+        stores = await scope_stores(store_id=row.store_id, region_id=row.region_id)
         try:
             async with transaction():
-                prepared = await batch.prepare(per=row.per, stores=stores, created_by_id=row.created_by_id)
+                prepared = await prepare_items(per=row.per, stores=stores, created_by_id=row.created_by_id)
                 await CodeBatchItem.bulk_create(
                     [CodeBatchItem(batch_id=batch_id, seq=seq, item=asdict(item))
                      for seq, item in enumerate(prepared.items)], batch_size=500)
@@ -100,7 +98,7 @@ async def prepare(message: OutboxMessage) -> None:
                 moved = await CodeBatch.filter(id=batch_id, status=BatchStatus.QUEUED).update(
                     status=BatchStatus.RUNNING if total else BatchStatus.DONE, total=total, done=0,
                     created=prepared.created, reused=prepared.reused, skipped_inactive=prepared.skipped_inactive,
-                    finished_at=None if total else _now(), updated_at=_now())
+                    finished_at=None if total else clock.now(), updated_at=clock.now())
                 if not moved:
                     raise _AlreadyPrepared
         except _AlreadyPrepared:
@@ -116,22 +114,22 @@ async def render(message: OutboxMessage) -> None:
                                           status=OutboxStatus.DEAD).exists()
         if not dead:  # a replay after it gave up, and no other chunk still dead: running again
             await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
-                status=BatchStatus.RUNNING, error="", updated_at=_now())
+                status=BatchStatus.RUNNING, error="", updated_at=clock.now())
         rows = await CodeBatchItem.filter(batch_id=batch_id, seq__gte=start_at, seq__lt=stop,
                                           qr_png__isnull=True).order_by("seq").values_list("id", "item")
         drawn = [(qr_png, card_png) async for _, qr_png, card_png
-                 in batch.rendered_files([BatchItem(**item) for _, item in rows])]
+                 in archive.rendered_files([BatchItem(**item) for _, item in rows])]
         async with transaction():
             stored = 0
             for (item_id, _), (qr_png, card_png) in zip(rows, drawn, strict=True):
                 stored += await CodeBatchItem.filter(id=item_id, qr_png__isnull=True).update(
                     qr_png=qr_png, card_png=card_png)
             if stored:
-                await CodeBatch.filter(id=batch_id).update(done=F("done") + stored, updated_at=_now())
+                await CodeBatch.filter(id=batch_id).update(done=F("done") + stored, updated_at=clock.now())
         row = await CodeBatch.get_or_none(id=batch_id)  # read after the commit: the last chunk sees every count
         if row is not None and row.done >= row.total:
             await CodeBatch.filter(id=batch_id, status=BatchStatus.RUNNING).update(
-                status=BatchStatus.DONE, finished_at=_now(), updated_at=_now())
+                status=BatchStatus.DONE, finished_at=clock.now(), updated_at=clock.now())
 
 
 @asynccontextmanager
@@ -146,13 +144,13 @@ async def _failure_recorded(message: OutboxMessage, batch_id: str, step: str) ->
         error = f"{step}: try {tries} of {most} failed" + ("; `hub outbox replay` runs it again" if final else "; retrying")
         log.warning("code batch %s: %s", batch_id, error)
         await CodeBatch.filter(id=batch_id, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(
-            error=error[:500], updated_at=_now(), **({"status": BatchStatus.FAILED} if final else {}))
+            error=error[:500], updated_at=clock.now(), **({"status": BatchStatus.FAILED} if final else {}))
         raise
 
 
 async def manifest(batch_id: str) -> bytes:
     rows = await CodeBatchItem.filter(batch_id=batch_id).order_by("seq").values_list("item", flat=True)
-    return batch.manifest_csv([BatchItem(**item) for item in rows])
+    return archive.manifest_csv([BatchItem(**item) for item in rows])
 
 
 async def stored_files(batch_id: str) -> AsyncIterator[tuple[str, bytes]]:
@@ -173,12 +171,12 @@ async def download(row: CodeBatch) -> AsyncIterator[bytes]:
     """The finished batch's ZIP as a stream; a 409 while it is not finished."""
     if row.status != BatchStatus.DONE:
         raise BatchNotReady(f"Batch {row.id} is {row.status.value} ({row.done}/{row.total})")
-    return batch.zip_stream(await manifest(row.id), stored_files(row.id))
+    return archive.zip_stream(await manifest(row.id), stored_files(row.id))
 
 
 async def prune(*, now: datetime | None = None) -> int:
     """Delete batches untouched for ``KEEP`` with their images; returns how many."""
-    old = await CodeBatch.filter(updated_at__lt=(now or _now()) - KEEP).values_list("id", flat=True)
+    old = await CodeBatch.filter(updated_at__lt=(now or clock.now()) - KEEP).values_list("id", flat=True)
     if old:
         async with transaction():
             await CodeBatchItem.filter(batch_id__in=old).delete()

@@ -1,10 +1,10 @@
 """Contact-me (联系我) codes: the ContactWay behind a staff or store code whose target is WeCom.
 
 The codes service calls in here through ``hub.codes.hooks`` (filled in ``hub/package.py``), inside its
-transaction (create, disable, enable again); the API changes a way's settings; the callbacks count adds
-(``record_add``); a minute tick re-plans store ways (``replan``). Whatever WeCom must learn is published to
-the outbox in the same transaction, and ``hub/wecom/contactways_sync.py`` makes the WeCom calls when the
-message is delivered (with the outbox's retries). Every sync message carries the time of the change that
+transaction (create, disable, enable again); the API changes a way's settings; the callbacks count adds and
+a minute tick re-plans store ways (``replanning``). Whatever WeCom must learn is published to the outbox in
+the same transaction, and ``sync`` makes the WeCom calls when the message is delivered (with the outbox's
+retries). Every sync message carries the time of the change that
 asked for it (``at``).
 
 ``state`` is ``staff-`` or ``store-`` plus the code's slug (at most 6 + 16 = 22 of WeCom's 30 characters):
@@ -15,7 +15,7 @@ so ``/c/{slug}`` leads somewhere real from the first second; the sync then point
 
 ``ContactWay.version`` is bumped by every change of the settings (PUT) and of the way's life (disabled,
 enabled again): the API's and the sync's conditional updates compare it, so neither overwrites a change
-it did not see. A sync's own result does not bump it (see ``contactways_sync``).
+it did not see. A sync's own result does not bump it (see ``sync``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
+from hub import clock
 from hub.codes.models import Code, CodeKind
 from hub.codes.targets import pending_contact_target
 from hub.errors import Conflict, InvalidInput, NotFound
@@ -37,10 +36,9 @@ from hub.schemas import shanghai_day
 from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store
 from hub.wecom import hooks
-from hub.wecom.contactways_plan import (
-    DutyHours, MemberState, Plan, duty_boundary_between, midnight_between, plan,
-)
-from hub.wecom.models import ContactAddCount, ContactWay, ContactWayMember, ContactWayStatus
+from hub.wecom.contact_ways.models import ContactAddCount, ContactWayMember
+from hub.wecom.contact_ways.plan import DutyHours, MemberState, Plan, plan
+from hub.wecom.models import ContactWay, ContactWayStatus
 
 SYNC_TOPIC = "wecom.contact_way.sync"
 DELETE_TOPIC = "wecom.contact_way.delete"
@@ -87,10 +85,6 @@ class ContactWayView:
     plan: Plan
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def state_for(code: Code) -> str:
     return STATE_PREFIX[code.kind] + code.slug
 
@@ -113,7 +107,7 @@ async def staff_changed(*, staff_id: int) -> int:
     member_of = await ContactWayMember.filter(staff_id=staff_id).values_list("contact_way_id", flat=True)
     own = await ContactWay.filter(code__staff_id=staff_id).values_list("id", flat=True)
     way_ids = await ContactWay.filter(id__in={*member_of, *own}).exclude(status=S.DELETED).values_list("id", flat=True)
-    now = _now()
+    now = clock.now()
     for way_id in way_ids:
         await publish_sync(way_id, reason=f"staff:{staff_id}:{now.isoformat()}", at=now)
     return len(way_ids)
@@ -136,14 +130,14 @@ async def create_for_code(*, code: Code, store: Store | None, staff: Staff | Non
     await ContactWayMember.bulk_create(
         [ContactWayMember(contact_way=way, staff=m, backup=m.role in BACKUP_ROLES) for m in members]
     )
-    await publish_sync(way, reason=f"v{way.version}", at=_now())
+    await publish_sync(way, reason=f"v{way.version}", at=clock.now())
     return way
 
 
 async def code_disabled(*, code_id: int) -> None:
     """The code stopped: its contact way is to be deleted in WeCom (by a job)."""
     if await ContactWay.filter(code_id=code_id).exclude(status=S.DELETED).update(
-        status=S.DELETED, version=F("version") + 1, updated_at=_now()
+        status=S.DELETED, version=F("version") + 1, updated_at=clock.now()
     ):
         way = await ContactWay.get(code_id=code_id)
         await publish(DELETE_TOPIC, {"contact_way_id": way.id},
@@ -153,10 +147,10 @@ async def code_disabled(*, code_id: int) -> None:
 async def code_enabled(*, code_id: int) -> None:
     """The code runs again: WeCom gets a new contact way (the deleted one cannot come back)."""
     if await ContactWay.filter(code_id=code_id, status=S.DELETED).update(
-        status=S.PENDING, last_error="", version=F("version") + 1, updated_at=_now()
+        status=S.PENDING, last_error="", version=F("version") + 1, updated_at=clock.now()
     ):
         way = await ContactWay.get(code_id=code_id)
-        await publish_sync(way, reason=f"v{way.version}", at=_now())
+        await publish_sync(way, reason=f"v{way.version}", at=clock.now())
 
 
 async def has_contact_way(*, code_id: int) -> bool:
@@ -216,7 +210,7 @@ async def configure(
         welcome_text=welcome_text, welcome_link_url=welcome_link_url, welcome_link_title=welcome_link_title,
         welcome_coupon_batch_id=welcome_coupon_batch_id,
         tag_names=list(tag_names), daily_cap=daily_cap, skip_verify=skip_verify, status=S.PENDING, last_error="",
-        version=F("version") + 1, updated_at=_now(),
+        version=F("version") + 1, updated_at=clock.now(),
     )
     if not changed:
         raise ContactWayChanged(f"The contact way of code {code.id} was changed meanwhile; reload and retry")
@@ -226,7 +220,7 @@ async def configure(
             ContactWayMember(contact_way_id=way.id, staff_id=m.staff_id, backup=m.backup, duty_hours=dict(m.duty_hours))
             for m in members
         ])
-    await publish_sync(way.id, reason=f"v{way.version + 1}", at=_now())
+    await publish_sync(way.id, reason=f"v{way.version + 1}", at=clock.now())
     return await ContactWay.get(id=way.id)
 
 
@@ -261,8 +255,8 @@ async def resync(*, code_id: int) -> ContactWay:
     way = await get_way(code_id=code_id)
     if way.status == S.DELETED:
         raise ContactWayDeleted(f"Code {code_id} is disabled; enable it to make a new contact way")
-    await ContactWay.filter(id=way.id).exclude(status=S.DELETED).update(status=S.PENDING, updated_at=_now())
-    await publish_sync(way, reason=f"resync:{_now().isoformat()}", at=_now())
+    await ContactWay.filter(id=way.id).exclude(status=S.DELETED).update(status=S.PENDING, updated_at=clock.now())
+    await publish_sync(way, reason=f"resync:{clock.now().isoformat()}", at=clock.now())
     return await ContactWay.get(id=way.id)
 
 
@@ -294,10 +288,10 @@ async def plan_now(*, way: ContactWay, code: Code, now: datetime) -> Plan:
     """The user list ``way`` should have at ``now`` (a staff code: its staff member, when on WeCom)."""
     if way.way_type == 1:
         return _plan_for(way, _states(_staff_code_rows(code), {}), now)
-    return (await _plans([way], now=now))[way.id]
+    return (await store_way_plans([way], now=now))[way.id]
 
 
-async def _plans(ways: Sequence[ContactWay], *, now: datetime) -> dict[int, Plan]:
+async def store_way_plans(ways: Sequence[ContactWay], *, now: datetime) -> dict[int, Plan]:
     """Plans for several store ways with four queries, whatever their number."""
     ids = [w.id for w in ways]
     counts: dict[int, dict[int, int]] = defaultdict(dict)
@@ -311,65 +305,3 @@ async def _plans(ways: Sequence[ContactWay], *, now: datetime) -> dict[int, Plan
     stores = dict(await Code.filter(id__in={w.code_id for w in ways}).values_list("id", "store_id"))
     return {w.id: _plan_for(w, _states(rows[w.id], counts[w.id], store_id=stores.get(w.code_id)), now)
             for w in ways}
-
-
-# ---- adds and the daily cap ------------------------------------------------------------------------------
-
-
-async def record_add(*, contact_way_id: int, staff_id: int, at: datetime) -> None:
-    """Count one add for the staff member's Shanghai day of ``at`` (in the caller's transaction).
-
-    When that reaches a store way's daily cap, a sync is published: it takes the member out of WeCom's
-    list (midnight's re-plan puts them back). One message per member and day, however many adds follow.
-    """
-    day = shanghai_day(at)
-    count = ContactAddCount.filter(contact_way_id=contact_way_id, staff_id=staff_id, day=day)
-    if not await count.update(adds=F("adds") + 1):
-        try:
-            async with in_transaction("default"):  # a savepoint: a concurrent first add must not abort ours
-                await ContactAddCount.create(contact_way_id=contact_way_id, staff_id=staff_id, day=day, adds=1)
-        except IntegrityError:
-            await count.update(adds=F("adds") + 1)
-    way = await ContactWay.filter(id=contact_way_id).first().values("way_type", "daily_cap", "status")
-    if way is None or way["way_type"] != 2 or way["daily_cap"] is None or way["status"] == S.DELETED:
-        return
-    adds = await count.first().values_list("adds", flat=True)
-    if adds >= way["daily_cap"]:
-        await publish_sync(contact_way_id, reason=f"cap:{staff_id}:{day.isoformat()}", at=at)
-
-
-# ---- the minute tick -------------------------------------------------------------------------------------
-
-
-async def replan(*, now: datetime, since: datetime | None = None) -> list[int]:
-    """Publish a sync for each active store way whose plan at ``now`` differs from the list WeCom has.
-
-    With ``since``, only ways whose plan can have changed in ``(since, now]`` are planned: a member's duty
-    starts or ends, or a Shanghai midnight passed and yesterday's adds (and caps) no longer count. Caps
-    reached during the day need no tick: ``record_add`` publishes those. Returns the ways synced.
-    """
-    ways = ContactWay.filter(way_type=2, status__in=[S.SYNCED, S.FAILED])
-    if since is not None:
-        ways = ways.filter(id__in=await _changed_between(since, now))
-    candidates = await ways
-    plans = await _plans(candidates, now=now)
-    stale = [w for w in candidates if set(plans[w.id].userids) != set(w.applied_userids)]
-    for way in stale:
-        await publish_sync(way, reason=f"replan:{now.strftime('%Y%m%dT%H%M')}", at=now)
-    return [w.id for w in stale]
-
-
-async def _changed_between(since: datetime, now: datetime) -> set[int]:
-    """Ids of store ways with a duty boundary, or with adds on the day that ended, in ``(since, now]``."""
-    ids = {
-        way_id
-        for way_id, duty_hours in await ContactWayMember.filter(contact_way__way_type=2).exclude(
-            duty_hours={}
-        ).values_list("contact_way_id", "duty_hours")
-        if duty_boundary_between(duty_hours, since, now)
-    }
-    if midnight_between(since, now):
-        ids.update(await ContactAddCount.filter(
-            day=shanghai_day(since), contact_way__daily_cap__not_isnull=True
-        ).distinct().values_list("contact_way_id", flat=True))
-    return ids

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
 from hub.auth.deps import HumanKey
 from hub.auth.models import STORE_SCOPED_ROLES, Role
 from hub.errors import Forbidden, problems
 from hub.pagination import filter_given, paginate
-from hub.schemas import InTime, Out, OutTime, Page, PageParams
+from hub.schemas import InTime, Page, PageQuery
+from hub.wecom.contacts.schemas import StaffContactOut
 from hub.wecom.models import ContactStatus, StaffContact
 from hub.edge import APIRouter
 
@@ -21,26 +22,10 @@ router = APIRouter(prefix="/wecom", tags=["wecom"], responses=problems(401, 403,
 Id = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-class StaffContactOut(Out):
-    id: int
-    staff_id: int
-    customer_id: int
-    external_userid: str
-    status: ContactStatus
-    added_at: OutTime
-    removed_at: OutTime | None
-    code_id: int | None
-    store_id: int | None
-    campaign_id: int | None
-    wecom_state: str
-    welcome: str
-    remark: str
-
-
 @router.get("/contacts", summary="Staff ↔ customer relationships from WeCom (store keys: their store's)")
 async def list_contacts(
     key: HumanKey,
-    page: Annotated[PageParams, Depends()],
+    page: PageQuery,
     staff_id: Id = None,
     store_id: Id = None,
     code_id: Id = None,
