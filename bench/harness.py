@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -29,12 +29,12 @@ from rich.table import Table
 
 from bench.processes import (  # noqa: F401 - cases import these from the harness
     BIN,
-    _check_redis,
-    _recreate_database,
-    console,
     BenchError,
     Processes,
+    _check_redis,
+    _recreate_database,
     clean_env,
+    console,
     database,
     free_port,
     log_tail,
@@ -341,7 +341,7 @@ class Bench:
 def describe_run(options: Options, meta: dict) -> list[str]:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return [
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit or '?'}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'}; "
         f"{os.cpu_count()} CPU(s), {platform.system()} {platform.machine()}, Python {platform.python_version()}; "
         f"{meta.get('postgres', '?')} and {meta.get('redis', '?')} on loopback.",
         f"Load: {options.concurrency} keep-alive HTTP/1.1 connections from one asyncio process (bench/load.py), "

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import database
-from hub.settings import get_settings
 from hub.edge import APIRouter
+from hub.settings import get_settings
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("hub.health")

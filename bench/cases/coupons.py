@@ -18,7 +18,7 @@ import json
 import statistics
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -212,7 +212,7 @@ async def _seed(database_url: str) -> dict:
                   "hub_batch": batches["hub"], "base_batch": batches["base"]}
         for side, count in (("hub", REDEEMABLE["hub"]), ("base", REDEEMABLE["baseline"])):
             codes = [new_code() for _ in range(count)]
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             await conn.copy_records_to_table("coupon", columns=[
                 "created_at", "updated_at", "code", "batch_id", "owner_id", "state", "valid_from", "valid_until",
                 "claimed_at", "version"], records=[

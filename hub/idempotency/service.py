@@ -14,14 +14,13 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import BackgroundTasks, UploadFile
 from pydantic_core import to_jsonable_python
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-
 from tortoise import Tortoise
 from tortoise.exceptions import OperationalError
 
@@ -71,7 +70,7 @@ async def claim(*, scope: str, key: str, endpoint: str, request_hash: str) -> in
     """Claim the key for this request (its record's id), or the answer a finished first request left.
     Runs inside the request's transaction."""
     conn = Tortoise.get_connection("default")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     wait = get_settings().idempotency_wait_seconds
     try:
         if conn.capabilities.dialect == "postgres":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from tortoise import Tortoise
@@ -236,7 +236,7 @@ _CHUNK = 300  # rows per multi-row INSERT: well below SQLite's parameter limit
 
 
 def _utc(at: float) -> datetime:
-    return datetime.fromtimestamp(at, timezone.utc)
+    return datetime.fromtimestamp(at, UTC)
 
 
 async def _events_generic(conn, rows: Sequence[ScanRow]) -> None:

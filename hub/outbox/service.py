@@ -18,8 +18,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.functions import Count
 
-from hub import clock
-from hub import jobs
+from hub import clock, jobs
 from hub.database import current_unit_of_work
 from hub.errors import NotFound
 from hub.jobs.lease import lease_until, renewed

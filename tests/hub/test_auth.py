@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from hub.auth.models import ApiKey, Role
 from hub.auth.service import create_key, hash_key, revoke_key
 from tests.factories import make_key, make_store
@@ -60,7 +62,7 @@ class TestAuthentication:
 class TestKeyCache:
     async def test_revocation_elsewhere_takes_effect_within_the_cache_window(self, client, monkeypatch):
         import asyncio
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from hub.settings import get_settings
 
@@ -71,7 +73,7 @@ class TestKeyCache:
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
             # Another process revokes it: this one trusts its cache for at most the window, then asks again.
             prefix = headers["Authorization"].split("_")[1]
-            await ApiKey.filter(prefix=prefix).update(revoked_at=datetime.now(timezone.utc))
+            await ApiKey.filter(prefix=prefix).update(revoked_at=datetime.now(UTC))
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
             await asyncio.sleep(0.35)
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 401

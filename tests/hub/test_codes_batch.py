@@ -10,7 +10,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import pytest
 import zxingcpp
 from PIL import Image
 
@@ -22,12 +21,12 @@ from hub.codes.batches.models import CodeBatch, CodeBatchItem
 from hub.codes.models import BatchStatus, Code
 from hub.codes.slugs import public_url, qr_url
 from hub.database import transaction
+from hub.outbox.models import OutboxMessage
 from hub.products.models import Product
 from hub.regions.models import RegionLevel
 from hub.staff.models import Staff
 from hub.stores.models import Store, StoreLogo
 from tests.factories import make_key, make_product, make_region, make_staff, make_store
-from hub.outbox.models import OutboxMessage
 
 HUB = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hub")
 

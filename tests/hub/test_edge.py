@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -13,11 +13,11 @@ from tortoise import Tortoise
 
 from coupons.models import Coupon, CouponLedger, CouponState
 from hub.app import create_app
+from hub.auth.models import Role
 from hub.database import WriteOutsideTransaction, transaction, writes_need_transaction
 from hub.edge import APIRouter, check_routes
 from hub.idempotency.models import IdempotencyRecord
 from hub.stores.models import Store
-from hub.auth.models import Role
 from tests.coupons.helpers import claim, make_batch, make_customer
 from tests.factories import make_key, make_region, make_store
 
@@ -50,7 +50,7 @@ class TestTwentyAtOnceWithOneKey:
 
     async def test_redemptions_redeem_once_and_every_answer_is_the_first(self, client):
         store = await make_store()
-        coupon = (await claim(await make_batch(), await make_customer(), now=datetime.now(timezone.utc))).coupon
+        coupon = (await claim(await make_batch(), await make_customer(), now=datetime.now(UTC))).coupon
         headers = {**await make_key(role=Role.POS, store=store), "Idempotency-Key": "till-7-retry"}
         responses = await _twenty(client, "POST", "/api/v1/coupons/redemptions", headers,
                                   {"code": coupon.code, "spend_fen": 10_000})

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from hub.auth.models import Role
 from hub.regions.models import Region
 from tests.factories import make_key
@@ -90,7 +92,7 @@ class TestBodyLimit:
 
 class TestIdempotencyPrune:
     async def test_answers_older_than_a_day_are_forgotten(self, client):
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
         from hub.idempotency.jobs import prune
         from hub.idempotency.models import IdempotencyRecord
@@ -98,7 +100,7 @@ class TestIdempotencyPrune:
         ops = await make_key(role=Role.OPS)
         body = {"code": "GD", "name": "广东省", "level": "province"}
         await client.post("/api/v1/regions", headers={**ops, "Idempotency-Key": "k1"}, json=body)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert await prune(now=now) == 0
         assert await prune(now=now + timedelta(hours=25)) == 1
         assert await IdempotencyRecord.all().count() == 0

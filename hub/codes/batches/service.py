@@ -28,7 +28,8 @@ from tortoise.expressions import F
 
 from hub import clock
 from hub.codes.batches import archive
-from hub.codes.batches.items import BatchItem, Per, prepare as prepare_items, scope_stores
+from hub.codes.batches.items import BatchItem, Per, scope_stores
+from hub.codes.batches.items import prepare as prepare_items
 from hub.codes.batches.models import CodeBatch, CodeBatchItem
 from hub.codes.models import BatchStatus
 from hub.database import transaction

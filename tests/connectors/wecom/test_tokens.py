@@ -1,15 +1,16 @@
 """Access tokens: fetched once per secret and shared through the store, refreshed when WeCom refuses them."""
 
 from __future__ import annotations
+
 import asyncio
 import hashlib
 import time
+
 import pytest
 
 from connectors.wecom.errors import WecomError, WecomTokenInvalid
 from connectors.wecom.models import WecomAccessToken
 from connectors.wecom.tokens import DatabaseTokenStore, MemoryTokenStore, RedisTokenStore, token_cache_key
-
 
 API = "externalcontact/get_follow_user_list"
 
