@@ -52,7 +52,8 @@ async def readyz() -> JSONResponse:
         checks.append(_check("redis", _redis_ping))
     results = dict(await asyncio.gather(*checks))
     ready = all(v == "ok" for v in results.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results}, status_code=200 if ready else 503)
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
+                        status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -59,7 +59,9 @@ InTime = Annotated[datetime, AfterValidator(_as_utc)]
 OutTime = Annotated[datetime, PlainSerializer(_to_shanghai, return_type=str)]
 
 SearchText = text(64)  # a free-text filter such as ?q=
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+]
 Fen = Annotated[int, Field(ge=0, le=10**12, description="Money in fen (分), an integer")]
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 

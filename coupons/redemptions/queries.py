@@ -74,7 +74,8 @@ async def list_redemptions(*, store_id: int | None, day: date | None, limit: int
     if store_id is not None:
         query = query.filter(store_id=store_id)
     if day is not None:
-        query = query.filter(created_at__gte=shanghai_midnight(day), created_at__lt=shanghai_midnight(day + timedelta(days=1)))
+        query = query.filter(created_at__gte=shanghai_midnight(day),
+                             created_at__lt=shanghai_midnight(day + timedelta(days=1)))
     page = await paginate(query, limit=limit, after=after, to_out=lambda entry: entry)
     undone = await _undoings(page.items)
     return [Redemption(entry=e, undone_by=undone.get(e.id)) for e in page.items], page.next_after

@@ -20,7 +20,9 @@ from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.products.models import Product
 
-DRAFT, APPROVED, RUNNING, ENDED = CampaignStatus.DRAFT, CampaignStatus.APPROVED, CampaignStatus.RUNNING, CampaignStatus.ENDED
+DRAFT, APPROVED, RUNNING, ENDED = (
+    CampaignStatus.DRAFT, CampaignStatus.APPROVED, CampaignStatus.RUNNING, CampaignStatus.ENDED
+)
 
 
 class CampaignNotFound(NotFound):

@@ -76,14 +76,14 @@ async def claim(*, scope: str, key: str, endpoint: str, request_hash: str) -> in
         if conn.capabilities.dialect == "postgres":
             # set_config runs before the insert can wait on the index, so this statement's wait is bounded.
             rows = await conn.execute_query_dict(
-                f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT $1, $2, $3, $4, 0, '', $5 "
+                f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT $1, $2, $3, $4, 0, '', $5 "  # noqa: S608  constant table, values are parameters
                 f"FROM (SELECT set_config('lock_timeout', $6, true)) AS bounded_wait "
                 f'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
                 [scope, key, endpoint, request_hash, now, f"{int(wait * 1000)}ms"],
             )
         else:  # SQLite: one writer at a time; busy_timeout bounds the wait for another process
             rows = await conn.execute_query_dict(
-                f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', ?) "
+                f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', ?) "  # noqa: S608  constant table, values are parameters
                 f'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
                 [scope, key, endpoint, request_hash, now],
             )
@@ -101,7 +101,7 @@ async def _stored_answer(*, scope: str, key: str, endpoint: str, request_hash: s
     mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     mark2 = "$2" if mark == "$1" else "?"
     rows = await conn.execute_query_dict(
-        f'SELECT endpoint, request_hash, status_code, body FROM {_TABLE} WHERE scope = {mark} AND "key" = {mark2}',
+        f'SELECT endpoint, request_hash, status_code, body FROM {_TABLE} WHERE scope = {mark} AND "key" = {mark2}',  # noqa: S608  constant table, values are parameters
         [scope, key],
     )
     if not rows or rows[0]["status_code"] == 0:  # pruned meanwhile, or a claim seen without its answer

@@ -89,6 +89,7 @@ class InProcessQueue:
         try:
             await self.drain(timeout)
         except TimeoutError:
-            log.warning("stopping with %d in-process jobs unfinished; the outbox sweeper retries them", len(self._tasks))
+            log.warning("stopping with %d in-process jobs unfinished; the outbox sweeper retries them",
+                        len(self._tasks))
             for task in list(self._tasks):
                 task.cancel()

@@ -136,7 +136,8 @@ class TestRoutedThroughWecom:
         assert await _remind() == 2
         await queue.drain()
         texts = sorted(t["text"]["content"] for t in await wecom.sent("msg_template"))
-        assert texts == ["您的优惠券「券」将于2026年7月11日到期，请尽快使用。", "您的优惠券「券」将于2026年7月12日到期，请尽快使用。"]
+        assert texts == ["您的优惠券「券」将于2026年7月11日到期，请尽快使用。",
+                         "您的优惠券「券」将于2026年7月12日到期，请尽快使用。"]
 
     async def test_the_most_recently_added_active_contact_sends_it(self, wecom, queue):
         old, recent, gone = await make_staff(), await make_staff(), await make_staff()

@@ -54,7 +54,8 @@ class TestAuthentication:
 
     async def test_right_key_wrong_role_is_403(self, client):
         headers = await make_key(role=Role.CARRIER_APP)
-        response = await client.post("/api/v1/regions", headers=headers, json={"code": "X", "name": "x", "level": "province"})
+        response = await client.post("/api/v1/regions", headers=headers,
+                                     json={"code": "X", "name": "x", "level": "province"})
         assert response.status_code == 403
         assert response.json()["type"] == "/problems/forbidden"
 

@@ -47,7 +47,8 @@ class TestSlugsAndLinks:
         body = (await create(client, await make_key(), kind="store", store_id=store.id, name="门店海报")).json()
         assert body["public_url"] == f"http://hub.test/c/{body['slug']}"
         assert body["qr_url"] == f"http://hub.test/c/{body['slug']}?src=qr"
-        assert (body["store_id"], body["store_code"], body["name"], body["version"]) == (store.id, "SZ-001", "门店海报", 1)
+        assert (body["store_id"], body["store_code"], body["name"], body["version"]) == (
+            store.id, "SZ-001", "门店海报", 1)
         assert body["created_at"].endswith("+08:00")
 
 

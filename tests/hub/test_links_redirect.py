@@ -151,7 +151,8 @@ class TestRefusals:
 
     async def test_livestream_link_redirects_before_the_show_and_is_over_after_it(self, client, links):
         now = datetime.now(UTC)
-        before = await make_code(kind=CodeKind.LIVESTREAM, store=await make_store(), live_starts_at=now + timedelta(hours=1),
+        before = await make_code(kind=CodeKind.LIVESTREAM, store=await make_store(),
+                                 live_starts_at=now + timedelta(hours=1),
                                  live_ends_at=now + timedelta(hours=2))
         after = await make_code(kind=CodeKind.LIVESTREAM, store=await make_store(name="直播门店"),
                                 live_starts_at=now - timedelta(hours=2), live_ends_at=now - timedelta(hours=1))

@@ -87,7 +87,8 @@ class TestWhoIsCounted:
             client.cookies.clear()
             assert (await client.get(f"/c/{code.slug}", headers={"User-Agent": ua})).status_code == 302
         daily = await _daily(code)
-        assert (daily.scans, daily.wechat, daily.wecom, daily.browser, daily.other_app, daily.bots) == (4, 1, 1, 1, 1, 0)
+        assert (daily.scans, daily.wechat, daily.wecom, daily.browser, daily.other_app, daily.bots) == (
+            4, 1, 1, 1, 1, 0)
         events = await Event.filter(code_id=code.id).order_by("id")
         assert [e.props["in_app"] for e in events] == ["wechat", "wecom", "none", "other_app"]
         assert all(e.counted and "bot" not in e.props for e in events)

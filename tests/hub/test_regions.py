@@ -30,7 +30,8 @@ class TestRegionsApi:
 
     async def test_validation_error_names_the_field(self, client):
         ops = await make_key(role=Role.OPS)
-        response = await client.post("/api/v1/regions", headers=ops, json={"code": "bad code!", "name": "", "level": "moon"})
+        response = await client.post("/api/v1/regions", headers=ops,
+                                     json={"code": "bad code!", "name": "", "level": "moon"})
         assert response.status_code == 422
         fields = {e["field"] for e in response.json()["errors"]}
         assert fields == {"code", "name", "level"}
@@ -66,7 +67,8 @@ class TestRegionsApi:
         for path in ("/api/v1/regions/99999999999999999999", "/api/v1/regions/abc", "/api/v1/regions/0"):
             assert (await client.get(path, headers=ops)).status_code == 422
         assert (await client.get("/api/v1/regions/12345", headers=ops)).status_code == 404
-        bad_json = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=b"{nope")
+        bad_json = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"},
+                                     content=b"{nope")
         assert bad_json.status_code == 422
 
 
@@ -74,7 +76,8 @@ class TestBodyLimit:
     async def test_oversized_body_is_413_problem_and_nothing_written(self, client):
         ops = await make_key(role=Role.OPS)
         body = b'{"code": "GD", "name": "' + b"x" * (2 * 1024 * 1024) + b'", "level": "province"}'
-        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=body)
+        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"},
+                                     content=body)
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
         assert await Region.all().count() == 0
@@ -86,7 +89,8 @@ class TestBodyLimit:
             for _ in range(40):
                 yield b"x" * 65536
 
-        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=chunks())
+        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"},
+                                     content=chunks())
         assert response.status_code == 413 and response.json()["type"] == "/problems/too-large"
 
 

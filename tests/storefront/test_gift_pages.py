@@ -40,7 +40,8 @@ async def test_accepted_revoked_expired_and_unknown_links_say_so(client):
     lapsed.expires_at = datetime.now(UTC) - timedelta(minutes=1)
     await lapsed.save(update_fields=["expires_at"])
     for token, status, words in [(accepted.token, 410, "已被领取"), (revoked.token, 410, "转赠已取消"),
-                                 (lapsed.token, 410, "链接已过期"), ("x" * 40, 404, "链接无效"), ("y" * 500, 404, "链接无效")]:
+                                 (lapsed.token, 410, "链接已过期"), ("x" * 40, 404, "链接无效"),
+                                 ("y" * 500, 404, "链接无效")]:
         page = await client.get(f"/s/gifts/{token}")
         assert (page.status_code, words in page.text) == (status, True), (token[:8], page.status_code)
 

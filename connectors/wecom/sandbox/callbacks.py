@@ -44,7 +44,7 @@ def envelope(config: SandboxConfig, plaintext: str) -> tuple[dict[str, str], str
     nonce, timestamp = secrets.token_hex(8), str(int(time.time()))
     crypto = WeChatCrypto(config.token, config.aes_key, config.corp_id)
     # encrypt_message renders a passive-reply envelope (wechatpy's own XML); take Encrypt and MsgSignature.
-    reply = ElementTree.fromstring(crypto.encrypt_message(plaintext, nonce, timestamp))
+    reply = ElementTree.fromstring(crypto.encrypt_message(plaintext, nonce, timestamp))  # noqa: S314  wechatpy's own envelope
     encrypt, signature = reply.findtext("Encrypt", ""), reply.findtext("MsgSignature", "")
     body = (f"<xml><ToUserName>{_cdata(config.corp_id)}</ToUserName><Encrypt>{_cdata(encrypt)}</Encrypt>"
             f"<AgentID>{_cdata(str(config.agent_id))}</AgentID></xml>")
