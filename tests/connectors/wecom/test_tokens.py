@@ -141,7 +141,8 @@ class TestRedisFetchLock:
 
         from tests.processes import wait_until
 
-        store, raw, name = RedisTokenStore(redis_url, lock_seconds=1), Redis.from_url(redis_url), "hub:wecom:token-lock:k"
+        store, raw = RedisTokenStore(redis_url, lock_seconds=1), Redis.from_url(redis_url)
+        name = "hub:wecom:token-lock:k"
         try:
             async with store.lock("k"):
                 held_since = time.monotonic()
