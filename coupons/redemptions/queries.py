@@ -111,7 +111,9 @@ async def daily_totals(*, store_id: int, day_from: date, day_to: date) -> list[D
         store_id=store_id, operation__in=(Operation.REDEEM, *UNDOINGS),
         created_at__gte=shanghai_midnight(day_from), created_at__lt=shanghai_midnight(day_to + timedelta(days=1)),
     ).values_list("operation", "created_at", "amount_fen")
-    sums = {day_from + timedelta(days=n): Counter() for n in range((day_to - day_from).days + 1)}
+    sums: dict[date, Counter[str]] = {
+        day_from + timedelta(days=n): Counter() for n in range((day_to - day_from).days + 1)
+    }
     for operation, at, amount_fen in rows:
         day = sums[at.astimezone(SHANGHAI).date()]
         day[operation] += 1

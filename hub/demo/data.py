@@ -81,7 +81,7 @@ def build_plan(seed: int = SEED, customers: int = CUSTOMERS) -> DemoPlan:
             "longitude": round(lon + rng.uniform(-0.004, 0.004), 6),
         })
     numbers = sorted(rng.sample(range(100, 20000), len(stores) * len(STAFF_ROLES)))
-    staff = []
+    staff: list[dict] = []
     for store in stores:
         for role in STAFF_ROLES:
             staff_no = f"E{numbers[len(staff)]:06d}"
@@ -128,7 +128,7 @@ def _customers(rng: random.Random, count: int, stores: list[dict], store_city: d
     store_codes = [s["code"] for s in stores]
     weights = [_HOME_STORE_WEIGHT[s["kind"]] for s in stores]
     seen_masks: set[str] = set()  # unique masks let a bulk insert be matched back to its rows
-    people = []
+    people: list[DemoCustomer] = []
     while len(people) < count:
         phone = rng.choice(names.MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
         mask = mask_phone(phone)

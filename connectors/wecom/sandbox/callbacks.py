@@ -31,9 +31,10 @@ def _cdata(value: str) -> str:
 def event_xml(config: SandboxConfig, *, change_type: str, staff: str, external_userid: str,
               create_time: int, extra: dict[str, str]) -> str:
     """The plaintext event; ``extra`` holds State, WelcomeCode, Source or FailReason when they apply."""
-    fields = {"ToUserName": config.corp_id, "FromUserName": "sys", "CreateTime": create_time, "MsgType": "event",
-              "Event": "change_external_contact", "ChangeType": change_type, "UserID": staff,
-              "ExternalUserID": external_userid, **extra}
+    fields: dict[str, str | int] = {
+        "ToUserName": config.corp_id, "FromUserName": "sys", "CreateTime": create_time, "MsgType": "event",
+        "Event": "change_external_contact", "ChangeType": change_type, "UserID": staff,
+        "ExternalUserID": external_userid, **extra}
     inner = "".join(f"<{name}>{value}</{name}>" if isinstance(value, int) else f"<{name}>{_cdata(value)}</{name}>"
                     for name, value in fields.items())
     return f"<xml>{inner}</xml>"
