@@ -90,7 +90,7 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
         pending_share_id=pending_share_of(code=stored, now=now)).first()
     if coupon is None:
         raise CouponNotFound("No coupon with this code")
-    if coupon.earlier_id is not None:  # type: ignore[attr-defined]
+    if coupon.earlier_id is not None:
         earlier = await replay(operation=operation, request_id=request_id, coupon_id=coupon.id)
         if earlier is not None:
             return coupon, earlier
@@ -99,7 +99,7 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
         raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
     if state not in (CLAIMED, LOCKED):
         raise refused(f"The coupon is {state.value}")
-    if coupon.pending_share_id is not None:  # type: ignore[attr-defined]
+    if coupon.pending_share_id is not None:
         raise being_gifted()
     return coupon, None
 
