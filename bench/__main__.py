@@ -18,11 +18,20 @@ import time
 from rich.console import Console
 
 from bench import cases
-from bench.load import bounded
 from bench.harness import (
-    RESULTS_DIR, Bench, BenchError, Options, Processes, build_table, console, describe_run, markdown,
-    new_workdir, start_hub,
+    RESULTS_DIR,
+    Bench,
+    BenchError,
+    Options,
+    Processes,
+    build_table,
+    console,
+    describe_run,
+    markdown,
+    new_workdir,
+    start_hub,
 )
+from bench.load import bounded
 
 
 def parse_args(argv: list[str] | None) -> tuple[Options, argparse.Namespace]:

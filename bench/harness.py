@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -29,12 +29,12 @@ from rich.table import Table
 
 from bench.processes import (  # noqa: F401 - cases import these from the harness
     BIN,
-    _check_redis,
-    _recreate_database,
-    console,
     BenchError,
     Processes,
+    _check_redis,
+    _recreate_database,
     clean_env,
+    console,
     database,
     free_port,
     log_tail,
@@ -103,9 +103,11 @@ async def _seed_regions(base_url: str, key: str) -> int:
         plan[1].append({"code": f"BP-C{c}", "name": f"Bench city {c}", "level": "city", "parent_code": "BP"})
         for k in range(8):
             county = f"BP-C{c}-K{k}"
-            plan[2].append({"code": county, "name": f"Bench county {c}.{k}", "level": "county", "parent_code": f"BP-C{c}"})
+            plan[2].append({"code": county, "name": f"Bench county {c}.{k}", "level": "county",
+                            "parent_code": f"BP-C{c}"})
             for g in range(7):
-                plan[3].append({"code": f"{county}-G{g}", "name": f"Grid {c}.{k}.{g}", "level": "grid", "parent_code": county})
+                plan[3].append({"code": f"{county}-G{g}", "name": f"Grid {c}.{k}.{g}", "level": "grid",
+                                "parent_code": county})
     headers = {"Authorization": f"Bearer {key}"}
     async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30, trust_env=False) as client:
         gate = asyncio.Semaphore(8)
@@ -126,7 +128,8 @@ def start_hub(options: Options, procs: Processes, *, workdir: Path, meta: dict) 
     console.rule("[bold]Bringing the hub up on PostgreSQL + Redis")
     meta["redis"] = asyncio.run(_check_redis(options.redis_url))
     meta["postgres"] = asyncio.run(_recreate_database(options.database_url))
-    console.print(f"  database {options.database_url.rsplit('/', 1)[1]} recreated ({meta['postgres']}, {meta['redis']})")
+    console.print(f"  database {options.database_url.rsplit('/', 1)[1]} recreated "
+                  f"({meta['postgres']}, {meta['redis']})")
     env = clean_env(
         HUB_DATABASE_URL=options.database_url,
         HUB_REDIS_URL=options.redis_url,
@@ -310,7 +313,8 @@ class Bench:
                 results[who].append(result)
                 console.print(
                     f"  round {round_no + 1}/{self.options.rounds} {who:8} {result.rps:8,.0f} req/s"
-                    f"  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  ({result.requests} in {result.seconds:.1f} s)"
+                    f"  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms"
+                    f"  ({result.requests} in {result.seconds:.1f} s)"
                 )
 
         def median(who: str, attr: str) -> float:
@@ -339,9 +343,10 @@ class Bench:
 
 
 def describe_run(options: Options, meta: dict) -> list[str]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
     return [
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit or '?'}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit or '?'}; "
         f"{os.cpu_count()} CPU(s), {platform.system()} {platform.machine()}, Python {platform.python_version()}; "
         f"{meta.get('postgres', '?')} and {meta.get('redis', '?')} on loopback.",
         f"Load: {options.concurrency} keep-alive HTTP/1.1 connections from one asyncio process (bench/load.py), "

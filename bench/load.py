@@ -116,8 +116,7 @@ async def phase(
                     problem = f"HTTP {status}: {body[:200]!r}"
                 elif expect_sha256 and hashlib.sha256(body).hexdigest() != expect_sha256:
                     problem = f"body differs from the expected one ({len(body)} bytes)"
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                    ValueError) as exc:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
                 problem = repr(exc)
             except Exception as exc:  # httpx errors, when that client is used
                 if type(exc).__module__.split(".")[0] != "httpx":

@@ -156,7 +156,8 @@ async def _recreate_database(url: str) -> str:
     try:
         conn = await asyncpg.connect(postgres_dsn(base) + "/postgres", timeout=5)
     except Exception as exc:  # refused, timed out, authentication failed...
-        raise BenchError(f"PostgreSQL at {_masked(base)} does not answer ({exc!r}); start it, or set BENCH_DATABASE_URL") from None
+        raise BenchError(f"PostgreSQL at {_masked(base)} does not answer ({exc!r}); "
+                         "start it, or set BENCH_DATABASE_URL") from None
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -176,7 +177,8 @@ async def _check_redis(url: str) -> str:
         info = await client.info("server")
         return f"Redis {info.get('redis_version', '?')}"
     except Exception as exc:
-        raise BenchError(f"Redis at {_masked(url)} does not answer ({exc!r}); start it, or set BENCH_REDIS_URL") from None
+        raise BenchError(f"Redis at {_masked(url)} does not answer ({exc!r}); "
+                         "start it, or set BENCH_REDIS_URL") from None
     finally:
         await client.aclose()
 

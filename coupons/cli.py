@@ -10,7 +10,8 @@ from hub.cli.common import console, run
 
 app = typer.Typer(no_args_is_help=True)
 app.command()(reconcile)
-app.add_typer(partner_codes_cli.app, name="partner-codes", help="Equity batches: load the partner's codes, see the pool.")
+app.add_typer(partner_codes_cli.app, name="partner-codes",
+              help="Equity batches: load the partner's codes, see the pool.")
 
 
 @app.command()

@@ -142,7 +142,8 @@ async def load_demo_coupons() -> DemoCoupons:
         await batch.refresh_from_db()
     return DemoCoupons(
         batches=made, claimed_page=coupon_page_url(unused.code) if unused else "",
-        issued_page=coupon_page_url(issued.code) if issued else "", equity_page=coupon_page_url(vip.code) if vip else "",
+        issued_page=coupon_page_url(issued.code) if issued else "",
+        equity_page=coupon_page_url(vip.code) if vip else "",
         claim_link=claim_link_url(batch_id=broadband.id, customer_id=customers[19], channel="storefront"),
         store_id=store.id, wecom_codes=len(demo_codes))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -39,7 +39,7 @@ def actor_of(key: Principal) -> Actor:
 
 
 def transition_out(transition: Transition) -> TransitionOut:
-    return TransitionOut.of(transition, effective_state(transition.coupon, datetime.now(timezone.utc)))
+    return TransitionOut.of(transition, effective_state(transition.coupon, datetime.now(UTC)))
 
 
 async def _store_of(key: Principal, store_id: int | None) -> int:

@@ -9,11 +9,11 @@ from fastapi import APIRouter, FastAPI
 
 from hub import database, jobs, packages
 from hub.edge import check_routes
-from hub.routing import install_route_index
 from hub.errors import install_error_handlers
 from hub.logging import configure_logging
 from hub.middleware import RequestContextMiddleware
 from hub.packages import Mount
+from hub.routing import install_route_index
 from hub.settings import Settings, get_settings
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _frozen: ContextVar[datetime | None] = ContextVar("hub_clock_frozen", default=None)
 
 
 def now() -> datetime:
     """The current time, aware and in UTC."""
-    return _frozen.get() or datetime.now(timezone.utc)
+    return _frozen.get() or datetime.now(UTC)
 
 
 @contextmanager
@@ -25,7 +25,7 @@ def frozen(at: datetime) -> Iterator[datetime]:
     """Fix ``now()`` at ``at`` (an aware datetime) inside the block."""
     if at.tzinfo is None:
         raise ValueError("a frozen time must be aware (UTC is stored)")
-    token = _frozen.set(at.astimezone(timezone.utc))
+    token = _frozen.set(at.astimezone(UTC))
     try:
         yield at
     finally:

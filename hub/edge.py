@@ -113,7 +113,9 @@ async def _write(request: Request, handler: Handler) -> Response:
     if key is not None and not _KEY.match(key):
         raise InvalidInput.field("Idempotency-Key", "must be 1 to 128 letters, digits or . _ : -")
     # Without an API key to scope it to (pages, callbacks), a key is ignored: the work simply runs.
-    claim = _Claim(caller.group(2), key, f"{request.method} {route_template(request.scope)}") if caller else None
+    claim = None
+    if caller and key is not None:
+        claim = _Claim(caller.group(2), key, f"{request.method} {route_template(request.scope)}")
     token = _claim.set(claim)
     try:
         async with transaction():

@@ -173,7 +173,8 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(request, status=500, slug="internal", title="Internal error", detail="Internal error")
 
-    app.add_exception_handler(HubError, hub_error)
-    app.add_exception_handler(RequestValidationError, request_validation)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    # Starlette types every handler as taking any Exception; it calls each only with the class it is registered for.
+    app.add_exception_handler(HubError, hub_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, request_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)

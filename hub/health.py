@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub import database
-from hub.settings import get_settings
 from hub.edge import APIRouter
+from hub.settings import get_settings
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("hub.health")
@@ -52,7 +52,8 @@ async def readyz() -> JSONResponse:
         checks.append(_check("redis", _redis_ping))
     results = dict(await asyncio.gather(*checks))
     ready = all(v == "ok" for v in results.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results}, status_code=200 if ready else 503)
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": results},
+                        status_code=200 if ready else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

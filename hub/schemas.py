@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ def shanghai_day(moment: datetime) -> date:
 def shanghai_midnight(day: date) -> datetime:
     """The first instant of a Shanghai day, in UTC as the database stores times. Shanghai has kept UTC+8
     without daylight saving since 1991, so a day is always the 24 hours from its midnight."""
-    return datetime.combine(day, time.min, SHANGHAI).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, SHANGHAI).astimezone(UTC)
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ def text(max_length: int, min_length: int = 1):
 def _as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:  # a time without offset is taken as Shanghai time, as people type it
         value = value.replace(tzinfo=SHANGHAI)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _to_shanghai(value: datetime) -> str:
@@ -59,7 +59,9 @@ InTime = Annotated[datetime, AfterValidator(_as_utc)]
 OutTime = Annotated[datetime, PlainSerializer(_to_shanghai, return_type=str)]
 
 SearchText = text(64)  # a free-text filter such as ?q=
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+]
 Fen = Annotated[int, Field(ge=0, le=10**12, description="Money in fen (分), an integer")]
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 

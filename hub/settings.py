@@ -154,7 +154,8 @@ class Settings(BaseSettings):
 
     @property
     def secret(self) -> bytes:
-        assert self.secret_key is not None
+        if self.secret_key is None:  # filled in by _fill_secret_key when the settings are made
+            raise RuntimeError("the settings have no secret key")
         return self.secret_key.get_secret_value().encode()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from hub.auth.models import Role
@@ -56,8 +57,8 @@ async def make_key(*, role: Role = Role.OPS, store: Store | None = None, staff: 
     return {"Authorization": f"Bearer {clear}"}
 
 
-async def make_code(*, kind: "CodeKind | None" = None, store: Store | None = None, staff: Staff | None = None,
-                    slug: str | None = None, target_url: str | None = None, **fields) -> "Code":
+async def make_code(*, kind: CodeKind | None = None, store: Store | None = None, staff: Staff | None = None,
+                    slug: str | None = None, target_url: str | None = None, **fields) -> Code:
     """A code straight in the table (no API checks): a staff code of a new store's member by default."""
     from hub.codes.models import Code, CodeKind
 
@@ -73,15 +74,15 @@ async def make_code(*, kind: "CodeKind | None" = None, store: Store | None = Non
     )
 
 
-async def make_campaign(*, status: "CampaignStatus | str" = "draft", starts_at=None, ends_at=None,
-                        name: str = "活动", channels: list[str] | None = None) -> "Campaign":
+async def make_campaign(*, status: CampaignStatus | str = "draft", starts_at=None, ends_at=None,
+                        name: str = "活动", channels: list[str] | None = None) -> Campaign:
     """A campaign put straight into ``status`` (the approval flow itself is tested through the API)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from hub.campaigns.models import Campaign
 
     key, _ = await create_key(role=Role.OPS)
-    starts_at = starts_at or datetime.now(timezone.utc)
+    starts_at = starts_at or datetime.now(UTC)
     return await Campaign.create(name=name, status=status, starts_at=starts_at,
                                  ends_at=ends_at or starts_at + timedelta(days=7),
                                  channels=channels or ["sms"], drafted_by_id=key.id)

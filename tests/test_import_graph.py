@@ -50,7 +50,7 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
 
 WIRING = frozenset({"hub.app", "hub.cli", "hub.cli.ops", "hub.package"})
 _EDGE_NAME = re.compile(r"^(api|cli)$|_(api|cli)$")
-_REFERENCE = re.compile(r"^(?:%s)(?:\.\w+)*(?::[\w.]+)?$" % "|".join(TOP))
+_REFERENCE = re.compile(r"^(?:{})(?:\.\w+)*(?::[\w.]+)?$".format("|".join(TOP)))
 
 
 class Import(NamedTuple):

@@ -30,7 +30,8 @@ def served(tmp_path):
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError(f"hub serve did not come up: {server.stdout.read().decode()[-2000:]}")
+                    output = server.stdout.read().decode()[-2000:]
+                    raise AssertionError(f"hub serve did not come up: {output}") from None
                 time.sleep(0.2)
         yield base, env
     finally:

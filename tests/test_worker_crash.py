@@ -90,7 +90,8 @@ async def test_a_killed_workers_messages_and_receipt_are_delivered_by_the_next_w
     await wait_until(held, within=20, what="the first worker holds both messages and the receipt, calling WeCom")
 
     # The leases are short and renewed while the calls hang (the heartbeat), never the job's whole timeout.
-    claimed = {(type(r).__name__, r.id): r.lease_until for r in [*await OutboxMessage.all(), *await WebhookReceipt.all()]}
+    rows = [*await OutboxMessage.all(), *await WebhookReceipt.all()]
+    claimed = {(type(r).__name__, r.id): r.lease_until for r in rows}
     assert all(until.timestamp() - time.time() <= 6.5 for until in claimed.values())
 
     async def renewed() -> bool:

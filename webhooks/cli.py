@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 import typer
@@ -14,7 +15,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("status")
 def status() -> None:
     """Receipts by source and status, and how long the oldest pending one has waited."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from tortoise.functions import Count
 
@@ -31,7 +32,7 @@ def status() -> None:
                 row["oldest"] = await pending.order_by("received_at").first().values_list("received_at", flat=True)
         return rows
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     table_rows(
         [
             {

@@ -6,6 +6,7 @@ and only bumps ``deliveries``.
 """
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -23,7 +24,7 @@ class WebhookReceipt(Model):
     source = fields.CharField(max_length=16)  # "wecom"
     dedup_key = fields.CharField(max_length=255)
     kind = fields.CharField(max_length=64)  # e.g. "change_external_contact/add_external_contact"
-    payload = fields.JSONField(default=dict)  # the decrypted, parsed fields
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # the decrypted, parsed fields
     received_at = fields.DatetimeField()
     deliveries = fields.IntField(default=1)  # how many times the sender delivered it
     status = fields.CharEnumField(ReceiptStatus, max_length=16, default=ReceiptStatus.PENDING)

@@ -18,7 +18,7 @@ import json
 import statistics
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -64,7 +64,8 @@ def coupons(bench: Bench) -> list[Figure]:
         bench.note(
             f"Coupons: one active batch of {STOCK:,}; claims cycle through the demo's customers (per-customer limit "
             f"1000), each claim with its own Idempotency-Key; redemptions of pre-claimed coupons with a store's POS "
-            f"key. Hub with {bench.options.workers} API processes; concurrency {bench.options.concurrency} on both sides; the baseline is the same SQL statements in "
+            f"key. Hub with {bench.options.workers} API processes; concurrency {bench.options.concurrency} on both "
+            f"sides; the baseline is the same SQL statements in "
             f"one transaction per operation with asyncpg (no HTTP, no framework). Afterwards the hub batch's counter "
             f"equalled its coupons ({held:,})."
         )
@@ -77,7 +78,8 @@ async def _drive(op, database_url: str, options) -> tuple[int, float]:
     """Run ``op(worker_resources, n)`` from ``options.concurrency`` workers for ``options.max_seconds``."""
     import asyncpg
 
-    pool = await asyncpg.create_pool(postgres_dsn(database_url), min_size=options.concurrency, max_size=options.concurrency)
+    pool = await asyncpg.create_pool(postgres_dsn(database_url), min_size=options.concurrency,
+                                     max_size=options.concurrency)
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
     counter = itertools.count()
     done = 0
@@ -135,7 +137,8 @@ def _sql_claims(seeded: dict):
                 "request_id, created_at) VALUES ($1, 'claim', 'claimed', $2, 'ops', 'app', $3, now())",
                 coupon_id, key_id, uuid.uuid4().hex)
             await conn.execute("INSERT INTO event (type, occurred_at, customer_id, channel, counted, props) "
-                               "VALUES ('claim', now(), $1, 'app', true, $2)", customer, json.dumps({"coupon_id": coupon_id}))
+                               "VALUES ('claim', now(), $1, 'app', true, $2)",
+                               customer, json.dumps({"coupon_id": coupon_id}))
         return True
 
     return op
@@ -206,13 +209,13 @@ async def _seed(database_url: str) -> dict:
                 "total_quantity, issued_count, per_customer_limit, return_days, valid_days, valid_start_days, "
                 "store_ids, region_ids, discount_given_fen, categories, product_ids, channels, usable_weekdays, "
                 "usable_hours, stackable, transferable, status, created_by_id, version) "
-                "VALUES (now(), now(), $1, 'cash', $2, 0, $3, 0, 1000, 7, 30, 0, '[]', '[]', 0, '[]', '[]', '[]', '[]', "
-                "'[]', false, true, 'active', $4, 1) RETURNING id", f"bench-{side}", FACE_FEN, STOCK, key_id)
+                "VALUES (now(), now(), $1, 'cash', $2, 0, $3, 0, 1000, 7, 30, 0, '[]', '[]', 0, '[]', '[]', '[]', "
+                "'[]', '[]', false, true, 'active', $4, 1) RETURNING id", f"bench-{side}", FACE_FEN, STOCK, key_id)
         seeded = {"key_id": key_id, "store_id": store["id"], "store_code": store["code"], "customers": customers,
                   "hub_batch": batches["hub"], "base_batch": batches["base"]}
         for side, count in (("hub", REDEEMABLE["hub"]), ("base", REDEEMABLE["baseline"])):
             codes = [new_code() for _ in range(count)]
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             await conn.copy_records_to_table("coupon", columns=[
                 "created_at", "updated_at", "code", "batch_id", "owner_id", "state", "valid_from", "valid_until",
                 "claimed_at", "version"], records=[
@@ -238,7 +241,8 @@ async def _clean(database_url: str) -> None:
 async def _delete(conn) -> None:
     """Everything the case made, so the cases after it see the database as seeded."""
     batches = "SELECT id FROM coupon_batch WHERE name LIKE 'bench-%'"
-    await conn.execute(f"DELETE FROM coupon_ledger WHERE coupon_id IN (SELECT id FROM coupon WHERE batch_id IN ({batches}))")
+    await conn.execute(
+        f"DELETE FROM coupon_ledger WHERE coupon_id IN (SELECT id FROM coupon WHERE batch_id IN ({batches}))")
     await conn.execute(f"DELETE FROM coupon WHERE batch_id IN ({batches})")
     await conn.execute(f"DELETE FROM coupon_batch_day WHERE batch_id IN ({batches})")
     await conn.execute("DELETE FROM coupon_batch WHERE name LIKE 'bench-%'")

@@ -81,8 +81,8 @@ async def _seed(database_url: str) -> None:
                          store_id, owner["id"] if owner else None, "bench"))
         await conn.executemany(
             "INSERT INTO code (created_at, updated_at, slug, kind, name, target_kind, target_url, store_id, staff_id, "
-            "channel, scans_counted, active, tags, version) VALUES (now(), now(), $1, $2, '', 'storefront', $3, $4, $5, "
-            "$6, 0, true, '[]', 1)", rows)
+            "channel, scans_counted, active, tags, version) VALUES (now(), now(), $1, $2, '', 'storefront', $3, $4, "
+            "$5, $6, 0, true, '[]', 1)", rows)
 
 
 async def _counts(database_url: str) -> tuple[int, int, int, int]:
@@ -90,7 +90,8 @@ async def _counts(database_url: str) -> tuple[int, int, int, int]:
         codes = f"SELECT id FROM code WHERE slug LIKE '{SLUG_PREFIX}%'"
         events = await conn.fetchval(f"SELECT count(*) FROM event WHERE type = 'scan' AND code_id IN ({codes})")
         row = await conn.fetchrow("SELECT coalesce(sum(scans), 0) AS scans, coalesce(sum(bots), 0) AS bots, "
-                                  f"coalesce(sum(unique_scanners), 0) AS uniques FROM scan_daily WHERE code_id IN ({codes})")
+                                  "coalesce(sum(unique_scanners), 0) AS uniques "
+                                  f"FROM scan_daily WHERE code_id IN ({codes})")
         return events, row["scans"], row["bots"], row["uniques"]
 
 

@@ -91,10 +91,14 @@ def wecom_callback(bench: Bench) -> list[Figure]:
             f"stay far below WeCom's {ACK_LIMIT_MS:,} ms."
         )
         return [
-            Figure("WeCom callback ack (200 at once): p50 (ms)", median(acks["hub"], 50), median(acks["baseline"], 50), "ms"),
-            Figure("WeCom callback ack (200 at once): p99 (ms)", median(acks["hub"], 99), median(acks["baseline"], 99), "ms"),
-            Figure("callback → welcome sent: p50 (ms) vs the 20 s window", median(welcomes, 50), WELCOME_WINDOW_MS, "ms"),
-            Figure("callback → welcome sent: p99 (ms) vs the 20 s window", median(welcomes, 99), WELCOME_WINDOW_MS, "ms"),
+            Figure("WeCom callback ack (200 at once): p50 (ms)", median(acks["hub"], 50), median(acks["baseline"], 50),
+                   "ms"),
+            Figure("WeCom callback ack (200 at once): p99 (ms)", median(acks["hub"], 99), median(acks["baseline"], 99),
+                   "ms"),
+            Figure("callback → welcome sent: p50 (ms) vs the 20 s window", median(welcomes, 50), WELCOME_WINDOW_MS,
+                   "ms"),
+            Figure("callback → welcome sent: p99 (ms) vs the 20 s window", median(welcomes, 99), WELCOME_WINDOW_MS,
+                   "ms"),
         ]
     finally:
         asyncio.run(_clean(bench.options.database_url))

@@ -324,4 +324,4 @@ def _message(body: dict[str, Any], text: str | None, attachments: Sequence[dict]
 async def _backoff(retry: int) -> None:
     """Sleep between half and all of base·2^(retry-1), capped: short enough for a request, jittered."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (retry - 1))
-    await asyncio.sleep(ceiling / 2 + random.uniform(0, ceiling / 2))
+    await asyncio.sleep(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311  retry jitter, not a secret

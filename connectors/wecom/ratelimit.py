@@ -37,7 +37,7 @@ class _FixedWindow(ABC):
             if await self._count(api, window) <= self.limit:
                 return
             # Sleep into the next window, with a little jitter so waiters do not all wake at once.
-            pause = (window + 1) * self.window_seconds - now + random.uniform(0, self.window_seconds / 50)
+            pause = (window + 1) * self.window_seconds - now + random.uniform(0, self.window_seconds / 50)  # noqa: S311  jitter
             if time.monotonic() + pause > deadline:
                 raise WecomRateLimited(
                     45009, f"over our limit of {self.limit} calls per {self.window_seconds:g} s, waited too long", api

@@ -71,7 +71,7 @@ _DELETE_TOKEN_IF = """
 local v = redis.call('get', KEYS[1])
 if v and cjson.decode(v)['token'] == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
-"""
+"""  # noqa: S105  a Lua script, not a password
 _RENEW_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
@@ -116,7 +116,7 @@ class RedisTokenStore:
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
         name, owner = f"hub:wecom:token-lock:{key}", secrets.token_hex(16)
-        while not await self._redis.set(name, owner, nx=True, px=self._lock_ms):
+        while not await self._redis.set(name, owner, nx=True, px=self._lock_ms):  # noqa: ASYNC110  the lock is in Redis, shared across processes
             await asyncio.sleep(self._poll)
         try:
             async with renewed(lambda: self._redis.eval(_RENEW_LOCK, 1, name, owner, self._lock_ms),

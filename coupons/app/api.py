@@ -120,7 +120,9 @@ def share_url(token: str) -> str:
 
 @router.post("/users/{app_user_id}/coupons/{code}/claim", summary="An app user claims a coupon issued to them",
              responses=problems(404, 409))
-async def app_claim_issued(app_user_id: AppUserId, code: CodeInPath, key: AppKey, request_id: RequestId) -> TransitionOut:
+async def app_claim_issued(
+    app_user_id: AppUserId, code: CodeInPath, key: AppKey, request_id: RequestId
+) -> TransitionOut:
     return transition_out(await issues.claim_issued(
         code=code, customer_id=await _known_customer(app_user_id), channel=CouponChannel.APP, request_id=request_id,
         actor=actor_of(key)))

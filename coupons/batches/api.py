@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from coupons.batches import service as batches
 from coupons.batches.schemas import BatchIn, BatchOut, QuantityIn
 from coupons.deps import (

@@ -16,7 +16,7 @@ A refusal raises, and the caller's transaction rolls every increment back. Issui
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
@@ -79,7 +79,7 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
     coupon may be used, checked at redemption. The touch that brought the customer, which the claim event
     and the coupon's later events carry, is ``attribution`` when the caller knows it already (a signed claim
     link names its code), else read from a link ``token`` or the ``visitor_id``'s last touch."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     owner_id, earlier = await begin_for_person(operation=Operation.CLAIM, batch_id=batch_id,
                                                customer_id=customer_id, request_id=request_id)
     if earlier is not None:

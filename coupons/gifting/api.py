@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from coupons.deps import (
     ClaimerKey,
@@ -19,7 +19,7 @@ from hub.errors import problems
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
 
 def share_out(gift: gifting.Gift) -> ShareOut:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return ShareOut.of(gift.share, gifting.effective_status(gift.share, now), gift.transition,
                        effective_state(gift.transition.coupon, now))
 

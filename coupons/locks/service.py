@@ -7,7 +7,7 @@ redeem the coupon; once it runs out the coupon reads as claimed again at once (`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from coupons.ledger import SYSTEM, Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
@@ -33,7 +33,7 @@ def _back_to(coupon: Coupon, now: datetime) -> CouponState:
 async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, actor: Actor,
                now: datetime | None = None) -> Transition:
     """claimed → locked by ``holder`` for ``ttl_minutes``; the same holder locking again extends its lock."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     coupon, earlier = await usable_by(code=code, holder=holder, operation=Operation.LOCK, request_id=request_id,
                                       now=now, refused=CouponNotLockable)
     if earlier is not None:
@@ -47,7 +47,7 @@ async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, act
 
 async def release(*, code: str, holder: str, request_id: str, actor: Actor, now: datetime | None = None) -> Transition:
     """locked → claimed (or expired, if it lapsed meanwhile), by the holder of the lock."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.RELEASE, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:

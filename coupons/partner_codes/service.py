@@ -162,7 +162,7 @@ async def assign(*, coupon: Coupon) -> str:
                       .limit(CANDIDATES).values_list("id", "code"))
         if not free:
             raise claims.OutOfStock(f"Batch {coupon.batch_id} has no partner code left")
-        row_id, code = random.choice(free)
+        row_id, code = random.choice(free)  # noqa: S311  spreads concurrent claimers over free rows; not a secret
         # The WHERE re-checks the row is free: a row another claimer took meanwhile updates nothing.
         if await PartnerCode.filter(id=row_id, coupon_id__isnull=True).update(coupon_id=coupon.id):
             await Coupon.filter(id=coupon.id).update(partner_code=code)

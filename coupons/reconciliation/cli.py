@@ -13,7 +13,8 @@ from coupons.partner_codes import cli as partner_codes_cli
 from hub.cli.common import console, err_console, run, table_rows
 
 app = typer.Typer(no_args_is_help=True)
-app.add_typer(partner_codes_cli.app, name="partner-codes", help="Equity batches: load the partner's codes, see the pool")
+app.add_typer(partner_codes_cli.app, name="partner-codes",
+              help="Equity batches: load the partner's codes, see the pool")
 
 
 def _day(value: str) -> date:

@@ -1,9 +1,15 @@
 """Reconciliation runs and their classified lines: a run is stored whole, so ops can show it again later."""
 
+from __future__ import annotations
+
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from hub.auth.models import ApiKey
 
 
 class LineKind(StrEnum):
@@ -39,9 +45,12 @@ class ReconciliationRun(Model):
     file_sha256 = fields.CharField(max_length=64)
     pos_file_name = fields.CharField(max_length=200, null=True)
     pos_file_sha256 = fields.CharField(max_length=64, null=True)
-    created_by = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT)
+    created_by: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    created_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
-    counts = fields.JSONField(default=dict)
+    counts: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "coupon_reconciliation_run"
@@ -52,7 +61,10 @@ class ReconciliationRun(Model):
 # where the file stands (amount_file_fen, file_line) and the hub or partner where the hub stands.
 class ReconciliationLine(Model):
     id = fields.BigIntField(primary_key=True)
-    run = fields.ForeignKeyField("hub.ReconciliationRun", related_name=False, on_delete=fields.CASCADE)
+    run: fields.ForeignKeyRelation[ReconciliationRun] = fields.ForeignKeyField(
+        "hub.ReconciliationRun", related_name=False, on_delete=fields.CASCADE
+    )
+    run_id: int
     comparison = fields.CharEnumField(Comparison, max_length=16)
     line_class = fields.CharEnumField(LineClass, max_length=32)
     coupon_code = fields.CharField(max_length=40)

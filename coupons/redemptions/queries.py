@@ -74,7 +74,8 @@ async def list_redemptions(*, store_id: int | None, day: date | None, limit: int
     if store_id is not None:
         query = query.filter(store_id=store_id)
     if day is not None:
-        query = query.filter(created_at__gte=shanghai_midnight(day), created_at__lt=shanghai_midnight(day + timedelta(days=1)))
+        query = query.filter(created_at__gte=shanghai_midnight(day),
+                             created_at__lt=shanghai_midnight(day + timedelta(days=1)))
     page = await paginate(query, limit=limit, after=after, to_out=lambda entry: entry)
     undone = await _undoings(page.items)
     return [Redemption(entry=e, undone_by=undone.get(e.id)) for e in page.items], page.next_after
@@ -110,7 +111,9 @@ async def daily_totals(*, store_id: int, day_from: date, day_to: date) -> list[D
         store_id=store_id, operation__in=(Operation.REDEEM, *UNDOINGS),
         created_at__gte=shanghai_midnight(day_from), created_at__lt=shanghai_midnight(day_to + timedelta(days=1)),
     ).values_list("operation", "created_at", "amount_fen")
-    sums = {day_from + timedelta(days=n): Counter() for n in range((day_to - day_from).days + 1)}
+    sums: dict[date, Counter[str]] = {
+        day_from + timedelta(days=n): Counter() for n in range((day_to - day_from).days + 1)
+    }
     for operation, at, amount_fen in rows:
         day = sums[at.astimezone(SHANGHAI).date()]
         day[operation] += 1

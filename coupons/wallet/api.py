@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 
 @router.get("/codes/{code}", summary="One coupon and its ledger", responses=problems(404))
 async def coupon_history(code: CodeInPath, key: OpsKey) -> CouponHistoryOut:
     coupon, entries = await wallet.history(code=code)
-    state = effective_state(coupon, datetime.now(timezone.utc))
+    state = effective_state(coupon, datetime.now(UTC))
     return CouponHistoryOut(coupon=CouponOut.of(coupon, state), ledger=[LedgerOut.of(e) for e in entries])
 
 

@@ -4,8 +4,8 @@ from pydantic import BaseModel
 
 from hub.auth.deps import CurrentKey
 from hub.auth.models import Role
-from hub.errors import problems
 from hub.edge import APIRouter
+from hub.errors import problems
 
 router = APIRouter(tags=["auth"], responses=problems(401))
 

@@ -1,9 +1,16 @@
 """API keys: only a hash of the secret is stored; the prefix is shown so people can recognise a key."""
 
+from __future__ import annotations
+
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from hub.staff.models import Staff
+    from hub.stores.models import Store
 
 
 class Role(StrEnum):
@@ -26,8 +33,14 @@ class ApiKey(Model):
     secret_hash = fields.CharField(max_length=64)
     role = fields.CharEnumField(Role, max_length=20)
     name = fields.CharField(max_length=100, default="")
-    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
-    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
+        "hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    store_id: int | None
+    staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    staff_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)

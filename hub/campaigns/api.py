@@ -10,8 +10,8 @@ from hub.auth.service import Principal
 from hub.campaigns import service
 from hub.campaigns.models import CampaignStatus
 from hub.campaigns.schemas import CampaignIn, CampaignOut, CampaignPatch
-from hub.errors import problems
 from hub.edge import APIRouter
+from hub.errors import problems
 from hub.pagination import paginate
 from hub.schemas import DbId, InTime, Page, PageQuery, SearchText
 

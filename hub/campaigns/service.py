@@ -7,7 +7,7 @@ decides: two callers racing for the same transition cannot both win, and the los
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import F
@@ -20,7 +20,9 @@ from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.pagination import filter_given
 from hub.products.models import Product
 
-DRAFT, APPROVED, RUNNING, ENDED = CampaignStatus.DRAFT, CampaignStatus.APPROVED, CampaignStatus.RUNNING, CampaignStatus.ENDED
+DRAFT, APPROVED, RUNNING, ENDED = (
+    CampaignStatus.DRAFT, CampaignStatus.APPROVED, CampaignStatus.RUNNING, CampaignStatus.ENDED
+)
 
 
 class CampaignNotFound(NotFound):
@@ -66,7 +68,7 @@ def list_campaigns(
     """Campaigns by status, part of the name, or whose window contains ``active_at`` (start ≤ t < end)."""
     query = filter_given(_loaded(), status=status, name__icontains=q)
     if active_at is not None:
-        active_at = active_at.astimezone(timezone.utc)  # SQLite compares stored UTC text
+        active_at = active_at.astimezone(UTC)  # SQLite compares stored UTC text
         query = query.filter(starts_at__lte=active_at, ends_at__gt=active_at)
     return query
 
@@ -183,7 +185,7 @@ async def advance_schedule(*, now: datetime) -> dict[str, int]:
     An approved campaign whose whole window passed unstarted is ended without ever running (``expired``).
     Each step is a single conditional UPDATE, so a manual start or end racing this one is never undone.
     """
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     bump = {"version": F("version") + 1, "updated_at": now}
     ended = await Campaign.filter(status=RUNNING, ends_at__lte=now).update(status=ENDED, ended_at=now, **bump)
     expired = await Campaign.filter(status=APPROVED, ends_at__lte=now).update(status=ENDED, ended_at=now, **bump)

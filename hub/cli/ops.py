@@ -167,5 +167,6 @@ def demo_wecom(
     console.print(table)
     first = rows[0]
     console.print("Play a customer scanning the first code (the hub attributes, tags and greets them):")
-    console.print(f"  .venv/bin/hub sandbox wecom simulate add --staff {first.userid} --state {first.state} --name 李雷",
+    console.print(f"  .venv/bin/hub sandbox wecom simulate add --staff {first.userid} --state {first.state}"
+                  " --name 李雷",
                   soft_wrap=True, highlight=False)

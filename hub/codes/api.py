@@ -12,8 +12,8 @@ from hub.auth.service import Principal
 from hub.codes import service
 from hub.codes.models import CodeKind
 from hub.codes.schemas import CodeIn, CodeOut, CodePatch, Tag
-from hub.errors import Forbidden, problems
 from hub.edge import APIRouter
+from hub.errors import Forbidden, problems
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageQuery, SearchText
 

@@ -159,8 +159,8 @@ def card_svg(qr_data: str, text: CardText, *, logo: Image.Image | None = None) -
     lines = _lines(text) + [(HINT, 26, GREY)]
     baselines = _baselines(lines[:-1]) + [HEIGHT - 40]
     for (line, size, colour), baseline in zip(lines, baselines, strict=True):
-        attrs = {"x": str(WIDTH // 2), "y": str(baseline), "fill": "#%02x%02x%02x" % colour, "font-size": str(size),
-                 "font-family": SVG_FONTS, "text-anchor": "middle"}
+        attrs = {"x": str(WIDTH // 2), "y": str(baseline), "fill": "#{:02x}{:02x}{:02x}".format(*colour),
+                 "font-size": str(size), "font-family": SVG_FONTS, "text-anchor": "middle"}
         if len(line) * size > WIDTH - 80:  # CJK glyphs are about one em wide: squeeze a long line to fit
             attrs |= {"textLength": str(WIDTH - 80), "lengthAdjust": "spacingAndGlyphs"}
         ET.SubElement(root, "text", attrs).text = line

@@ -5,11 +5,21 @@ scan and everything after it carries (store, staff, product, campaign, channel).
 by every sub-package of ``hub.codes``; a batch's own tables are in ``hub.codes.batches.models``.
 """
 
+from __future__ import annotations
+
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 
 from hub.modelbase import TimestampedModel
+
+if TYPE_CHECKING:
+    from hub.auth.models import ApiKey
+    from hub.campaigns.models import Campaign
+    from hub.products.models import Product
+    from hub.staff.models import Staff
+    from hub.stores.models import Store
 
 
 class CodeKind(StrEnum):
@@ -33,27 +43,44 @@ class Code(TimestampedModel):
     name = fields.CharField(max_length=100, default="")
     target_kind = fields.CharEnumField(TargetKind, max_length=16, default=TargetKind.STOREFRONT)
     target_url = fields.CharField(max_length=1000)
-    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
-    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
-    product = fields.ForeignKeyField("hub.Product", null=True, related_name=False, on_delete=fields.RESTRICT)
-    campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT)
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
+        "hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    store_id: int | None
+    staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    staff_id: int | None
+    product: fields.ForeignKeyNullableRelation[Product] = fields.ForeignKeyField(
+        "hub.Product", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    product_id: int | None
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    campaign_id: int | None
     channel = fields.CharField(max_length=32, default="")
     valid_from = fields.DatetimeField(null=True)
     valid_until = fields.DatetimeField(null=True)
     scan_limit = fields.IntField(null=True)
     scans_counted = fields.BigIntField(default=0)  # human scans so far, kept by the scan writer
     active = fields.BooleanField(default=True)
-    tags = fields.JSONField(default=list)
+    tags: fields.JSONField[list[str]] = fields.JSONField(default=list)
     # Livestream links: the live session's window and the products it sells.
     live_starts_at = fields.DatetimeField(null=True)
     live_ends_at = fields.DatetimeField(null=True)
-    products = fields.ManyToManyField("hub.Product", related_name=False, through="code_product")
+    products: fields.ManyToManyRelation[Product] = fields.ManyToManyField(
+        "hub.Product", related_name=False, through="code_product",  # type: ignore[arg-type]  # False works (no reverse); the stub says str
+    )
     # Batch generation finds its earlier codes by this key instead of making new ones.
     batch_key = fields.CharField(max_length=200, unique=True, null=True)
     # WeCom contact-me ("contact way") for staff and store codes whose target is WeCom.
     wecom_config_id = fields.CharField(max_length=64, null=True)
     wecom_qr_code = fields.CharField(max_length=500, null=True)
-    created_by = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.SET_NULL)
+    created_by: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "hub.ApiKey", null=True, related_name=False, on_delete=fields.SET_NULL
+    )
+    created_by_id: int | None
     version = fields.IntField(default=1)  # bumped on every change; caches compare it
 
     class Meta:

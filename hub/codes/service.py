@@ -102,7 +102,7 @@ def list_codes(
         else:  # SQLite has no JSON containment operator; the tag's alphabet (no quotes) makes a safe literal
             literal = tag.replace("'", "''")
             query = query.annotate(has_tag=RawSQL(
-                f"EXISTS (SELECT 1 FROM json_each(\"code\".\"tags\") WHERE json_each.value = '{literal}')"
+                f"EXISTS (SELECT 1 FROM json_each(\"code\".\"tags\") WHERE json_each.value = '{literal}')"  # noqa: S608  tag matched _TAG_RE above
             )).filter(has_tag=True)
     return query
 

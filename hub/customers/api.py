@@ -19,8 +19,8 @@ from hub.customers.schemas import (
     IdentityLinkIn,
     Phone,
 )
-from hub.errors import Forbidden, problems
 from hub.edge import APIRouter
+from hub.errors import Forbidden, problems
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageQuery, text
 

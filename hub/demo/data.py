@@ -68,7 +68,7 @@ class DemoPlan:
 
 def build_plan(seed: int = SEED, customers: int = CUSTOMERS) -> DemoPlan:
     """The whole demo province as plain values; the same seed always gives the same plan."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  reproducible demo data, not secrets
     regions, grids, city_of_grid = _regions()
     stores = []
     for code, name, kind, grid_name, street in names.STORES:
@@ -81,13 +81,14 @@ def build_plan(seed: int = SEED, customers: int = CUSTOMERS) -> DemoPlan:
             "longitude": round(lon + rng.uniform(-0.004, 0.004), 6),
         })
     numbers = sorted(rng.sample(range(100, 20000), len(stores) * len(STAFF_ROLES)))
-    staff = []
+    staff: list[dict] = []
     for store in stores:
         for role in STAFF_ROLES:
             staff_no = f"E{numbers[len(staff)]:06d}"
             staff.append({"staff_no": staff_no, "name": _person_name(rng), "store_code": store["code"],
                           "role": role, "wecom_userid": f"wx{staff_no}"})
-    products = [dict(zip(("sku", "name", "category", "price_fen", "description"), p)) for p in names.PRODUCTS]
+    fields = ("sku", "name", "category", "price_fen", "description")
+    products = [dict(zip(fields, p, strict=True)) for p in names.PRODUCTS]
     store_city = {s["code"]: city_of_grid[s["grid_code"]] for s in stores}
     people = _customers(rng, customers, stores, store_city)
     return DemoPlan(regions, stores, staff, products, people)
@@ -127,7 +128,7 @@ def _customers(rng: random.Random, count: int, stores: list[dict], store_city: d
     store_codes = [s["code"] for s in stores]
     weights = [_HOME_STORE_WEIGHT[s["kind"]] for s in stores]
     seen_masks: set[str] = set()  # unique masks let a bulk insert be matched back to its rows
-    people = []
+    people: list[DemoCustomer] = []
     while len(people) < count:
         phone = rng.choice(names.MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
         mask = mask_phone(phone)
@@ -257,11 +258,11 @@ async def _load_customers(people: list[DemoCustomer], region_ids: dict[str, int]
             held = {row[0]: row[1:] for row in
                     await Customer.filter(id__in=list(known.values())).values_list("id", *columns)}
             # Rewrite only the rows that drifted: rewriting all is slow (a CASE per column on PostgreSQL).
-            drifted = [Customer(id=known[h], **dict(zip(columns, w))) for h, w in zip(hashes, wanted, strict=True)
-                       if h in known and held.get(known[h]) != w]
+            drifted = [Customer(id=known[h], **dict(zip(columns, w, strict=True)))
+                       for h, w in zip(hashes, wanted, strict=True) if h in known and held.get(known[h]) != w]
             if drifted:
                 await Customer.bulk_update(drifted, fields=columns, batch_size=BATCH)
-            new = [(h, Customer(**dict(zip(columns, w)))) for h, w in zip(hashes, wanted, strict=True)
+            new = [(h, Customer(**dict(zip(columns, w, strict=True)))) for h, w in zip(hashes, wanted, strict=True)
                    if h not in known]
             if new:
                 new_ids = await _insert_customers([c for _, c in new])

@@ -6,7 +6,7 @@ touch, and the attribution columns of every event.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 # Event columns an attribution fills (Event.code_id, store_id, ... channel).
@@ -46,5 +46,5 @@ class Attribution:
 
     @property
     def touched_at(self) -> datetime:
-        return datetime.fromtimestamp(self.at, timezone.utc)
+        return datetime.fromtimestamp(self.at, UTC)
 

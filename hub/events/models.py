@@ -5,6 +5,7 @@ counting the event table on a hot path.
 """
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -44,7 +45,7 @@ class Event(Model):
     offer_id = fields.BigIntField(null=True)
     channel = fields.CharField(max_length=32, default="")
     counted = fields.BooleanField(default=True)  # false for bots, link previews and orphan scans
-    props = fields.JSONField(default=dict)
+    props: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "event"
@@ -94,10 +95,10 @@ class Visitor(Model):
     customer_id = fields.BigIntField(null=True, db_index=True)
     first_code_id = fields.IntField(null=True)
     first_at = fields.DatetimeField()
-    first_attribution = fields.JSONField(default=dict)
+    first_attribution: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     last_code_id = fields.IntField(null=True)
     last_at = fields.DatetimeField()
-    last_attribution = fields.JSONField(default=dict)
+    last_attribution: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "visitor"

@@ -1,6 +1,6 @@
 """Forget stored idempotent answers once no client would still retry the request."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hub.idempotency.models import IdempotencyRecord
 from hub.jobs import periodic
@@ -14,4 +14,4 @@ async def prune(*, now: datetime, keep_for: timedelta = KEEP_FOR) -> int:
 
 @periodic(every_seconds=3600)
 async def idempotency_prune(ctx: dict) -> int:
-    return await prune(now=datetime.now(timezone.utc))
+    return await prune(now=datetime.now(UTC))

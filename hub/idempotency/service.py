@@ -14,14 +14,13 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import BackgroundTasks, UploadFile
 from pydantic_core import to_jsonable_python
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-
 from tortoise import Tortoise
 from tortoise.exceptions import OperationalError
 
@@ -71,20 +70,20 @@ async def claim(*, scope: str, key: str, endpoint: str, request_hash: str) -> in
     """Claim the key for this request (its record's id), or the answer a finished first request left.
     Runs inside the request's transaction."""
     conn = Tortoise.get_connection("default")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     wait = get_settings().idempotency_wait_seconds
     try:
         if conn.capabilities.dialect == "postgres":
             # set_config runs before the insert can wait on the index, so this statement's wait is bounded.
             rows = await conn.execute_query_dict(
-                f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT $1, $2, $3, $4, 0, '', $5 "
+                f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT $1, $2, $3, $4, 0, '', $5 "  # noqa: S608  constant table, values are parameters
                 f"FROM (SELECT set_config('lock_timeout', $6, true)) AS bounded_wait "
                 f'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
                 [scope, key, endpoint, request_hash, now, f"{int(wait * 1000)}ms"],
             )
         else:  # SQLite: one writer at a time; busy_timeout bounds the wait for another process
             rows = await conn.execute_query_dict(
-                f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', ?) "
+                f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', ?) "  # noqa: S608  constant table, values are parameters
                 f'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
                 [scope, key, endpoint, request_hash, now],
             )
@@ -102,7 +101,7 @@ async def _stored_answer(*, scope: str, key: str, endpoint: str, request_hash: s
     mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
     mark2 = "$2" if mark == "$1" else "?"
     rows = await conn.execute_query_dict(
-        f'SELECT endpoint, request_hash, status_code, body FROM {_TABLE} WHERE scope = {mark} AND "key" = {mark2}',
+        f'SELECT endpoint, request_hash, status_code, body FROM {_TABLE} WHERE scope = {mark} AND "key" = {mark2}',  # noqa: S608  constant table, values are parameters
         [scope, key],
     )
     if not rows or rows[0]["status_code"] == 0:  # pruned meanwhile, or a claim seen without its answer
@@ -118,7 +117,7 @@ async def store_answer(*, record_id: int, status_code: int, body: bytes) -> None
     every idempotent write."""
     conn = Tortoise.get_connection("default")
     marks = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
-    await conn.execute_query(f"UPDATE {_TABLE} SET status_code = {marks[0]}, body = {marks[1]} WHERE id = {marks[2]}",
+    await conn.execute_query(f"UPDATE {_TABLE} SET status_code = {marks[0]}, body = {marks[1]} WHERE id = {marks[2]}",  # noqa: S608  constant table, values are parameters
                              [status_code, body.decode(), record_id])
 
 

@@ -143,11 +143,11 @@ class Planned:
 class Context:
     columns: frozenset[str]  # the columns of the header
     keys: dict[str, int]  # natural key → first line, over every row of the file, good or bad
-    existing: dict[str, Model]  # stored rows of this kind, by natural key
+    existing: dict[str, Any]  # stored rows (models) of this kind, by natural key
     errors: Errors = field(default_factory=Errors)
 
 
-Rows = list[tuple[int, BaseModel]]
+Rows = list[tuple[int, Any]]  # (line, the kind's row model)
 
 
 async def fetch_by(model: type[Model], field_name: str, values: Iterable[str], *fields: str) -> list:
@@ -286,7 +286,7 @@ class Spec:
         return {name for name, f in self.row.model_fields.items() if f.is_required()}
 
 
-async def staff_updated(changed: list[tuple[Model, dict]]) -> None:
+async def staff_updated(changed: list[tuple[Staff, dict]]) -> None:
     """Staff deactivated, back, moved store or given another WeCom account: the WeCom contact ways they take
     customers on plan again, as when one is changed over the API (``hub.staff.service.update_staff``)."""
     from hub.wecom.contact_ways.service import staff_changed

@@ -200,7 +200,7 @@ def _validate(
     keys: dict[str, int] = {}
     for line, cells in records:
         tick()
-        raw = dict(zip(names, cells + [""] * (width - len(cells))))
+        raw = dict(zip(names, cells + [""] * (width - len(cells)), strict=False))  # cells past the header are dropped
         key = raw[spec.key].strip()
         first = keys.setdefault(key, line) if key else line
         if first != line:

@@ -14,7 +14,15 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.jobs.registry import (
-    DEFAULT_LANE, JOBS_BY_NAME, LANES, PERIODIC, URGENT_LANE, JobSpec, PeriodicSpec, load_job_modules, record_outcome,
+    DEFAULT_LANE,
+    JOBS_BY_NAME,
+    LANES,
+    PERIODIC,
+    URGENT_LANE,
+    JobSpec,
+    PeriodicSpec,
+    load_job_modules,
+    record_outcome,
 )
 from hub.settings import Settings, get_settings
 
@@ -55,7 +63,7 @@ class ArqQueue:
             job = await asyncio.wait_for(self.redis.enqueue_job(
                 name, *args, _job_id=job_id, _defer_by=defer_seconds or None, _queue_name=queue_name
             ), ENQUEUE_TIMEOUT_SECONDS)
-        except (OSError, RedisError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, RedisError) as exc:
             if isinstance(exc, (asyncio.TimeoutError, RedisTimeoutError)):  # slow to fail: don't wait again at once
                 self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
             raise QueueUnavailable(f"Redis did not take {name}: {exc!r}") from exc
@@ -65,7 +73,7 @@ class ArqQueue:
         """Say so when Redis does not answer yet; the process starts all the same."""
         try:
             await asyncio.wait_for(self.redis.ping(), ENQUEUE_TIMEOUT_SECONDS)
-        except (OSError, RedisError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, RedisError) as exc:
             log.warning("Redis does not answer (%r): starting without it; jobs are enqueued once it does", exc)
 
     async def drain(self, timeout: float = 30) -> None:

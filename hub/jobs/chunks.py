@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hub.database import transaction
 
@@ -15,7 +15,7 @@ async def in_chunks(step: Callable[..., Awaitable[int]]) -> int:
     total = 0
     while True:
         async with transaction():
-            moved = await step(now=datetime.now(timezone.utc), limit=CHUNK)
+            moved = await step(now=datetime.now(UTC), limit=CHUNK)
         total += moved
         if moved < CHUNK:
             return total

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.jobs.registry import JOBS_BY_NAME, LANES, PERIODIC, PeriodicSpec, record_outcome
@@ -49,7 +49,7 @@ class InProcessQueue:
             job_try = 1
             while True:
                 ctx = {"settings": self.settings, "job_try": job_try, "job_id": job_id,
-                       "enqueue_time": datetime.now(timezone.utc), "queue": self}
+                       "enqueue_time": datetime.now(UTC), "queue": self}
                 async with self._slots[spec.lane]:
                     try:
                         await asyncio.wait_for(spec.func(ctx, *args), spec.timeout_seconds)
@@ -89,6 +89,7 @@ class InProcessQueue:
         try:
             await self.drain(timeout)
         except TimeoutError:
-            log.warning("stopping with %d in-process jobs unfinished; the outbox sweeper retries them", len(self._tasks))
+            log.warning("stopping with %d in-process jobs unfinished; the outbox sweeper retries them",
+                        len(self._tasks))
             for task in list(self._tasks):
                 task.cancel()

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hub.settings import get_settings
 
@@ -25,7 +25,7 @@ def lease_duration() -> timedelta:
 
 def lease_until() -> datetime:
     """When a lease taken or renewed now lapses."""
-    return datetime.now(timezone.utc) + lease_duration()
+    return datetime.now(UTC) + lease_duration()
 
 
 @contextlib.asynccontextmanager

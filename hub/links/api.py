@@ -19,6 +19,7 @@ import re
 
 from starlette.routing import Route
 
+from hub.edge import APIRouter
 from hub.links import pages
 from hub.links.buffer import BUFFER
 from hub.links.cache import CACHE
@@ -27,7 +28,6 @@ from hub.links.tokens import Signer, derive_key
 from hub.links.useragents import UserAgent, classify_header
 from hub.links.visitors import Hasher, from_cookie, new_id, set_cookie
 from hub.settings import Settings, get_settings
-from hub.edge import APIRouter
 
 log = logging.getLogger("hub.links")
 

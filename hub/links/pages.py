@@ -8,7 +8,7 @@ the page points to the store, or to the staff member and their store, so the sca
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -37,7 +37,7 @@ def render(reason: str, owner: dict | None = None) -> bytes:
     return _template.render(title=title, message=message, **(owner or {})).encode()
 
 
-@lru_cache(maxsize=None)
+@cache
 def fixed(reason: str) -> bytes:
     """Pages without a store on them never change: rendered once."""
     return render(reason)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from tortoise import Tortoise
@@ -153,7 +153,7 @@ WITH inserted AS (
     ON CONFLICT DO NOTHING RETURNING code_id, hour)
 SELECT code_id, extract(epoch FROM hour)::float8 AS h, count(*) AS n FROM inserted GROUP BY 1, 2"""
 _DAILY_PG = (
-    "INSERT INTO scan_daily (code_id, day, store_id, staff_id, product_id, campaign_id, " + ", ".join(COUNTS) + ") "
+    "INSERT INTO scan_daily (code_id, day, store_id, staff_id, product_id, campaign_id, " + ", ".join(COUNTS) + ") "  # noqa: S608  constant column names
     "SELECT * FROM unnest($1::int[], $2::date[], $3::int[], $4::int[], $5::int[], $6::int[], "
     + ", ".join(f"${i}::bigint[]" for i in range(7, 7 + len(COUNTS))) + ") ORDER BY 1, 2 "
     "ON CONFLICT (code_id, day) DO UPDATE SET " + ", ".join(f"{c} = scan_daily.{c} + excluded.{c}" for c in COUNTS)
@@ -189,7 +189,8 @@ def _literal(values) -> str:
 
 
 async def _events_pg(conn, rows: Sequence[ScanRow]) -> None:
-    at, code, store, staff, product, campaign, channel, _slug, visitor, counted, _bot, _qr, _app, props = zip(*rows)
+    at, code, store, staff, product, campaign, channel, _slug, visitor, counted, _bot, _qr, _app, props = zip(
+        *rows, strict=True)
     await conn.execute_query(_EVENTS_PG, [
         _literal(at), _literal(visitor), _literal(code), _literal(store), _literal(staff), _literal(product),
         _literal(campaign), list(channel), _literal(counted), list(props)])
@@ -199,7 +200,7 @@ async def _uniques_pg(conn, people: list[ScanRow]) -> dict[tuple[int, date], int
     if not people:
         return {}
     keys = {(r.code_id, r.visitor_id, r.at - r.at % 3600) for r in people}
-    codes, visitors, hours = zip(*keys)
+    codes, visitors, hours = zip(*keys, strict=True)
     found: dict[tuple[int, date], int] = {}
     for row in await conn.execute_query_dict(_UNIQUES_PG, [_literal(codes), _literal(visitors), _literal(hours)]):
         key = (row["code_id"], shanghai_day(row["h"]))
@@ -209,13 +210,13 @@ async def _uniques_pg(conn, people: list[ScanRow]) -> dict[tuple[int, date], int
 
 async def _rollups_pg(conn, daily: list[tuple], per_code: list[tuple[int, int]], touches: list[tuple]) -> None:
     if daily:
-        await conn.execute_query(_DAILY_PG, [list(column) for column in zip(*daily)])
+        await conn.execute_query(_DAILY_PG, [list(column) for column in zip(*daily, strict=True)])
     if per_code:
-        ids, increments = zip(*per_code)
+        ids, increments = zip(*per_code, strict=True)
         await conn.execute_query(_LOCK_CODES_PG, [list(ids)])
         await conn.execute_query(_CODES_PG, [list(ids), list(increments)])
     if touches:
-        visitor, first_code, first_at, first, last_code, last_at, last = zip(*touches)
+        visitor, first_code, first_at, first, last_code, last_at, last = zip(*touches, strict=True)
         await conn.execute_query(_VISITORS_PG, [_literal(visitor), _literal(first_code), _literal(first_at),
                                                 list(first), _literal(last_code), _literal(last_at), list(last)])
 
@@ -225,18 +226,18 @@ async def _rollups_pg(conn, daily: list[tuple], per_code: list[tuple[int, int]],
 _EVENTS_GENERIC = ("INSERT INTO event (type, occurred_at, visitor_id, code_id, store_id, staff_id, product_id, "
                    "campaign_id, channel, counted, props) VALUES ('scan',?,?,?,?,?,?,?,?,?,?)")
 _DAILY_GENERIC = (
-    "INSERT INTO scan_daily (code_id, day, store_id, staff_id, product_id, campaign_id, " + ", ".join(COUNTS)
+    "INSERT INTO scan_daily (code_id, day, store_id, staff_id, product_id, campaign_id, " + ", ".join(COUNTS)  # noqa: S608  constant column names
     + ") VALUES (" + ",".join("?" * (6 + len(COUNTS))) + ") ON CONFLICT (code_id, day) DO UPDATE SET "
     + ", ".join(f"{c} = scan_daily.{c} + excluded.{c}" for c in COUNTS)
 )
 _CODES_GENERIC = "UPDATE code SET scans_counted = scans_counted + ? WHERE id = ?"
-_VISITORS_GENERIC = ("INSERT INTO visitor (visitor_id, first_code_id, first_at, first_attribution, last_code_id, "
+_VISITORS_GENERIC = ("INSERT INTO visitor (visitor_id, first_code_id, first_at, first_attribution, last_code_id, "  # noqa: S608  constants
                      "last_at, last_attribution) VALUES (?,?,?,?,?,?,?)" + _VISITOR_UPDATE)
 _CHUNK = 300  # rows per multi-row INSERT: well below SQLite's parameter limit
 
 
 def _utc(at: float) -> datetime:
-    return datetime.fromtimestamp(at, timezone.utc)
+    return datetime.fromtimestamp(at, UTC)
 
 
 async def _events_generic(conn, rows: Sequence[ScanRow]) -> None:
@@ -255,7 +256,7 @@ async def _uniques_generic(conn, people: list[ScanRow]) -> dict[tuple[int, date]
         day, ordered = shanghai_day(hour), sorted(keys)
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start : start + _CHUNK]
-            sql = ("INSERT INTO scan_visitor_hour (code_id, visitor_id, hour) VALUES "
+            sql = ("INSERT INTO scan_visitor_hour (code_id, visitor_id, hour) VALUES "  # noqa: S608  placeholders only
                    + ",".join(["(?,?,?)"] * len(chunk)) + " ON CONFLICT DO NOTHING RETURNING code_id")
             params = [value for code_id, visitor in chunk for value in (code_id, visitor, _utc(hour))]
             for row in await conn.execute_query_dict(sql, params):

@@ -119,7 +119,7 @@ def _parse(payload: bytes) -> Attribution | None:
                        expires_at=expires)
 
 
-def _reject(reason: str) -> None:
+def _reject(reason: str) -> Attribution | None:  # always None: verify returns it
     REJECTED.labels(reason).inc()
     return None
 

@@ -22,7 +22,8 @@ def status() -> None:
 
     counts, dead = run(work, with_queue=False)
     console.print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    table_rows([{"id": m.id, "topic": m.topic, "attempts": m.attempts, "error": (m.last_error or "")[:80]} for m in dead],
+    table_rows([{"id": m.id, "topic": m.topic, "attempts": m.attempts, "error": (m.last_error or "")[:80]}
+                for m in dead],
                title="Dead messages")
 
 

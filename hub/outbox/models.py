@@ -1,6 +1,7 @@
 """The transactional outbox: messages written with the change that caused them, delivered by jobs."""
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -16,7 +17,7 @@ class OutboxStatus(StrEnum):
 class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     topic = fields.CharField(max_length=100)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     dedup_key = fields.CharField(max_length=200, unique=True, null=True)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)

@@ -18,8 +18,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.functions import Count
 
-from hub import clock
-from hub import jobs
+from hub import clock, jobs
 from hub.database import current_unit_of_work
 from hub.errors import NotFound
 from hub.jobs.lease import lease_until, renewed
@@ -107,10 +106,12 @@ async def deliver(message_id: int) -> str:
         if message.attempts >= message.max_attempts:
             await mine().update(status=OutboxStatus.DEAD, last_error=error, lease_until=None)
             OUTBOX_DEAD.labels(message.topic).inc()
-            log.error("outbox message %s (%s) is dead after %d attempts: %s", message_id, message.topic, message.attempts, error)
+            log.error("outbox message %s (%s) is dead after %d attempts: %s",
+                      message_id, message.topic, message.attempts, error)
             return "dead"
         await mine().update(
-            status=OutboxStatus.PENDING, last_error=error, lease_until=None, next_attempt_at=now + _backoff(message.attempts)
+            status=OutboxStatus.PENDING, last_error=error, lease_until=None,
+            next_attempt_at=now + _backoff(message.attempts),
         )
         raise
     # Delivered also when the lease lapsed meanwhile but nobody claimed the message again: no second delivery.

@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import Path, Query
 
 from hub.auth.deps import CurrentKey, OpsKey
-from hub.errors import problems
 from hub.edge import APIRouter
+from hub.errors import problems
 from hub.pagination import paginate
 from hub.regions import service
 from hub.regions.models import RegionLevel

@@ -1,5 +1,7 @@
 """The carrier's organisation map: province, city, county and grid (网格)."""
 
+from __future__ import annotations
+
 from enum import StrEnum
 
 from tortoise import fields
@@ -28,9 +30,10 @@ class Region(TimestampedModel):
     code = fields.CharField(max_length=32, unique=True)
     name = fields.CharField(max_length=64)
     level = fields.CharEnumField(RegionLevel, max_length=16)
-    parent = fields.ForeignKeyField(
+    parent: fields.ForeignKeyNullableRelation[Region] = fields.ForeignKeyField(
         "hub.Region", null=True, related_name="children", on_delete=fields.RESTRICT
     )
+    parent_id: int | None
 
     class Meta:
         table = "region"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from hub.regions.models import RegionLevel
-from hub.schemas import Code, OutTime, Out, text
+from hub.schemas import Code, Out, OutTime, text
 
 
 class RegionIn(BaseModel):

@@ -6,8 +6,8 @@ from fastapi import Path, Query
 
 from hub.auth.deps import HumanKey, ManagerKey
 from hub.auth.models import STORE_SCOPED_ROLES
-from hub.errors import problems
 from hub.edge import APIRouter
+from hub.errors import problems
 from hub.pagination import paginate
 from hub.schemas import DbId, Page, PageQuery, SearchText
 from hub.staff import service

@@ -17,17 +17,27 @@ from jinja2 import Environment, PackageLoader
 
 from connectors.wecom.errors import WecomError
 from hub.codes.models import CodeKind
+from hub.edge import APIRouter
 from hub.schemas import SHANGHAI
 from hub.settings import SettingsError, get_settings
 from hub.staff.models import Staff, StaffRole
 from hub.staffweb import service
 from hub.staffweb.session import (
-    SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, SIGNIN_COOKIE_PATH, SIGNIN_SECONDS, clear_cookie,
-    finish_signin, issue_session, principal_from_session, safe_next, set_cookie, start_signin,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    SIGNIN_COOKIE,
+    SIGNIN_COOKIE_PATH,
+    SIGNIN_SECONDS,
+    clear_cookie,
+    finish_signin,
+    issue_session,
+    principal_from_session,
+    safe_next,
+    set_cookie,
+    start_signin,
 )
 from hub.wecom.connection import WecomNotConfigured, wecom_client
 from hub.wecom.models import ContactStatus, ContactWayStatus
-from hub.edge import APIRouter
 
 router = APIRouter(prefix="/staff", include_in_schema=False)
 

@@ -9,7 +9,7 @@ a store may hold thousands of contacts, and the page must stay as fast on the th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Count
 
@@ -77,7 +77,7 @@ def week_start(now: datetime) -> datetime:
     """Monday 00:00 in Asia/Shanghai of the week holding ``now``, in UTC."""
     local = now.astimezone(SHANGHAI)
     monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    return monday.astimezone(timezone.utc)
+    return monday.astimezone(UTC)
 
 
 async def _codes(rows: list[dict]) -> list[CodeView]:
@@ -123,7 +123,7 @@ async def _team(store_id: int, since: datetime, until: datetime) -> list[MemberV
 async def home(*, principal: Principal, now: datetime | None = None) -> Home:
     """The staff home of a signed-in staff member (a session principal: it names the staff member)."""
     staff = await Staff.get(id=principal.staff_id).select_related("store")
-    since = week_start(now or datetime.now(timezone.utc))
+    since = week_start(now or datetime.now(UTC))
     until = since + timedelta(days=7)
     by_status = await _week_counts("status", since, until, staff_id=staff.id)
     return Home(

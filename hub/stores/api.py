@@ -7,8 +7,8 @@ from fastapi import Path, Query
 from hub.auth.deps import HUMANS, OpsKey, require
 from hub.auth.models import STORE_SCOPED_ROLES, Role
 from hub.auth.service import Principal
-from hub.errors import problems
 from hub.edge import APIRouter
+from hub.errors import problems
 from hub.pagination import paginate
 from hub.regions.service import region_ids_under
 from hub.schemas import DbId, Page, PageQuery, SearchText

@@ -1,11 +1,17 @@
 """Stores: the carrier's own halls (营业厅) and partner outlets, each in a grid."""
 
+from __future__ import annotations
+
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from hub.modelbase import TimestampedModel
+
+if TYPE_CHECKING:
+    from hub.regions.models import Region
 
 
 class StoreKind(StrEnum):
@@ -19,7 +25,10 @@ class Store(TimestampedModel):
     code = fields.CharField(max_length=32, unique=True)
     name = fields.CharField(max_length=100)
     kind = fields.CharEnumField(StoreKind, max_length=16, default=StoreKind.HALL)
-    region = fields.ForeignKeyField("hub.Region", related_name="stores", on_delete=fields.RESTRICT)
+    region: fields.ForeignKeyRelation[Region] = fields.ForeignKeyField(
+        "hub.Region", related_name="stores", on_delete=fields.RESTRICT
+    )
+    region_id: int
     address = fields.CharField(max_length=200, default="")
     phone = fields.CharField(max_length=32, default="")
     latitude = fields.FloatField(null=True)
@@ -34,7 +43,10 @@ class Store(TimestampedModel):
 # carry up to 256 KB of image per row.
 class StoreLogo(Model):
     id = fields.IntField(primary_key=True)
-    store = fields.OneToOneField("hub.Store", related_name=False, on_delete=fields.CASCADE)
+    store: fields.OneToOneRelation[Store] = fields.OneToOneField(
+        "hub.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    store_id: int
     png = fields.BinaryField()
     updated_at = fields.DatetimeField(auto_now=True)
 

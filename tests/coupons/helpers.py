@@ -4,7 +4,7 @@ and a claim in a transaction of its own, as a request would make it."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from coupons.claims import service as claims
 from coupons.issues import service as issues
@@ -15,7 +15,7 @@ from hub.auth.service import create_key
 from hub.customers.models import Customer
 from hub.database import transaction
 
-NOW = datetime(2026, 7, 10, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
+NOW = datetime(2026, 7, 10, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 DAY = timedelta(days=1)
 OPS = Actor(key_id=None, role="ops")
 _requests = itertools.count(1)

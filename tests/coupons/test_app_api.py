@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from coupons.models import BatchStatus, Coupon, CouponLedger
 from hub.auth.models import Role
@@ -27,7 +27,7 @@ class TestWallet:
     async def test_a_merged_customer_shows_one_wallet_under_the_app_user_id(self, client):
         app_side = await _customer_with(IdentityKind.APP_USER, "u-100")
         wecom_side = await _customer_with(IdentityKind.WECOM_EXTERNAL, "wm-100")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         from_app = await claim(await make_batch(), app_side, now=now)
         from_wecom = await claim(await make_batch(), wecom_side, now=now, channel="wecom")
         app = await make_key(role=Role.CARRIER_APP)
@@ -47,7 +47,7 @@ class TestWallet:
     async def test_the_state_filter_uses_the_state_a_coupon_is_really_in(self, client):
         customer = await _customer_with(IdentityKind.APP_USER, "u-200")
         lapsed = await claim(await make_batch(valid_days=30), customer, now=NOW)  # stored claimed, long lapsed
-        fresh = await claim(await make_batch(), customer, now=datetime.now(timezone.utc))
+        fresh = await claim(await make_batch(), customer, now=datetime.now(UTC))
         app = await make_key(role=Role.CARRIER_APP)
         expired = await client.get(_wallet_url("u-200"), params={"state": "expired"}, headers=app)
         assert [(c["code"], c["state"]) for c in expired.json()["coupons"]] == [(lapsed.coupon.code, "expired")]
@@ -88,7 +88,7 @@ class TestClaims:
         batch = await make_batch(per_customer_limit=1)
         person = await _customer_with(IdentityKind.WECOM_EXTERNAL, "wm-500")
         await Identity.create(customer=person, kind=IdentityKind.APP_USER, value="u-500")
-        await claim(batch, person, now=datetime.now(timezone.utc), channel="wecom")
+        await claim(batch, person, now=datetime.now(UTC), channel="wecom")
         response = await client.post(_claims_url("u-500"), json={"batch_id": batch.id},
                                      headers=await make_key(role=Role.CARRIER_APP))
         assert response.status_code == 409

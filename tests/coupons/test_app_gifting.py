@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from coupons.codes import new_code
 from coupons.gifting.models import CouponShare, ShareStatus
@@ -29,7 +29,7 @@ async def _wallet(client, headers, app_user_id: str) -> list[tuple[str, str, int
 
 async def _issued_to(customer: Customer) -> Coupon:
     """A coupon issued (unclaimed) to ``customer`` now: the API runs on the wall clock."""
-    return (await issue(await make_batch(), customer, now=datetime.now(timezone.utc))).coupon
+    return (await issue(await make_batch(), customer, now=datetime.now(UTC))).coupon
 
 
 async def _post_twice(client, url: str, headers: dict, **kwargs):
@@ -98,7 +98,7 @@ class TestTheFullFlow:
 
     async def test_a_revoked_link_gives_the_coupon_back_to_share_again(self, client):
         giver = await _app_user("u-giver")
-        coupon = (await claim(await make_batch(), giver, now=datetime.now(timezone.utc))).coupon
+        coupon = (await claim(await make_batch(), giver, now=datetime.now(UTC))).coupon
         app = await make_key(role=Role.CARRIER_APP)
         shared = await client.post(_url("u-giver", f"coupons/{coupon.code}/shares"), headers=app)
         assert shared.status_code == 201, shared.text
@@ -125,7 +125,7 @@ class TestWhoMayAct:
         issued = await _issued_to(owner)
         refused = await client.post(_url("u-stranger", f"coupons/{issued.code}/claim"), headers=app)
         assert refused.status_code == 403, refused.text
-        claimed = (await claim(await make_batch(), owner, now=datetime.now(timezone.utc))).coupon
+        claimed = (await claim(await make_batch(), owner, now=datetime.now(UTC))).coupon
         refused = await client.post(_url("u-stranger", f"coupons/{claimed.code}/shares"), headers=app)
         assert refused.status_code == 403, refused.text
         token = (await client.post(_url("u-owner", f"coupons/{claimed.code}/shares"), headers=app)).json()["token"]
@@ -142,7 +142,7 @@ class TestWhoMayAct:
         owner = await _app_user("u-owner")
         app = await make_key(role=Role.CARRIER_APP)
         issued = await _issued_to(owner)
-        claimed = (await claim(await make_batch(), owner, now=datetime.now(timezone.utc))).coupon
+        claimed = (await claim(await make_batch(), owner, now=datetime.now(UTC))).coupon
         token = (await client.post(_url("u-owner", f"coupons/{claimed.code}/shares"), headers=app)).json()["token"]
         for n, rest in enumerate((f"coupons/{issued.code}/claim", f"coupons/{claimed.code}/shares",
                                   f"shares/{token}/revoke")):
@@ -168,7 +168,7 @@ class TestWhoMayAct:
 
     async def test_only_the_carrier_app_may_call(self, client):
         owner = await _app_user("u-owner")
-        coupon = (await claim(await make_batch(), owner, now=datetime.now(timezone.utc))).coupon
+        coupon = (await claim(await make_batch(), owner, now=datetime.now(UTC))).coupon
         for role in (Role.OPS, Role.ADMIN, Role.STRATEGY_ENGINE):
             headers = await make_key(role=role)
             response = await client.post(_url("u-owner", f"coupons/{coupon.code}/shares"), headers=headers)
@@ -198,7 +198,7 @@ async def test_the_shared_junk_never_gets_a_500(client):
 
     owner = await _app_user("u-1")
     app = await make_key(role=Role.CARRIER_APP)
-    coupon = (await claim(await make_batch(), owner, now=datetime.now(timezone.utc))).coupon
+    coupon = (await claim(await make_batch(), owner, now=datetime.now(UTC))).coupon
     token = "y" * 32
     urls = [_url(v, f"coupons/{coupon.code}/{action}") for v in BAD_PATH_VALUES for action in ("claim", "shares")]
     urls += [_url("u-1", f"coupons/{v}/{action}") for v in BAD_PATH_VALUES for action in ("claim", "shares")]

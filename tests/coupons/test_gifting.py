@@ -1,5 +1,5 @@
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -173,7 +173,7 @@ class TestWhatASharedCouponCannotDo:
 
 class TestApi:
     async def test_share_accept_and_a_second_accept_over_http(self, client):
-        coupon, owner = await _owned(now=datetime.now(timezone.utc))  # the API runs on the wall clock
+        coupon, owner = await _owned(now=datetime.now(UTC))  # the API runs on the wall clock
         friend = await make_customer()
         app = {**await make_key(role=Role.CARRIER_APP), "Idempotency-Key": "share-1"}
         shared = await client.post(f"/api/v1/coupons/codes/{coupon.code}/shares", headers=app,
@@ -247,7 +247,7 @@ class TestLapsedSharesJob:
                 for g in lapsed} == {ShareStatus.EXPIRED}
 
     async def test_the_periodic_job_runs_on_the_wall_clock(self):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         old = await _share(*await _owned(now=now - 3 * HOUR), now=now - 2 * HOUR, ttl_hours=1)
         fresh = await _share(*await _owned(now=now), now=now, ttl_hours=1)
         assert "coupons_expire_lapsed_shares" in PERIODIC

@@ -7,7 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -185,7 +185,7 @@ class TestAssign:
     async def test_assign_racing_on_its_own_never_gives_a_code_twice(self):
         # Below claims the batch row already queues claimers; here the conditional UPDATE alone must hold.
         batch = await equity_batch(codes=20, total_quantity=30)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         coupons = [await Coupon.create(code=new_code(), batch_id=batch.id, state=CouponState.CLAIMED,
                                        valid_from=now, valid_until=now) for _ in range(30)]
 
@@ -213,7 +213,7 @@ class TestShown:
         assert entry["code"] == coupon.code and entry["partner_code"] is None
         assert coupon.partner_code is not None  # assigned at the issue, shown only to a holder
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await claim_issued(coupon.code, customer, now=now)
         wallet = (await client.get(f"/api/v1/coupons/wallets/{customer.id}", headers=ops)).json()
         [entry] = wallet["coupons"]["claimed"]

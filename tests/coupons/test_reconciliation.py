@@ -125,7 +125,8 @@ class TestClassification:
         assert sorted(await stored_lines(run), key=str) == sorted(expected, key=str)
         assert run.counts["partner_hub"] == {"matched": 8, "missing_in_pos": 0, "missing_in_hub": 1,
                                              "missing_at_partner": 1, "amount_differs": 1,
-                                             "store_or_day_differs": 1, "duplicated_in_file": 1, "reversed_one_side_only": 2}
+                                             "store_or_day_differs": 1, "duplicated_in_file": 1,
+                                             "reversed_one_side_only": 2}
         assert list(run.counts) == ["partner_hub"]  # no POS journal, no POS comparisons
         assert (run.source, run.period_from, run.period_to, run.file_name) == ("电信权益", D1, D2, "partner.csv")
         assert len(run.file_sha256) == 64

@@ -5,7 +5,7 @@ through the in-process queue, drained before the sandbox is read."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,7 +25,7 @@ from tests.envs import settings_env
 from tests.factories import make_key, make_staff, make_store
 
 # 2026-07-13 00:00 in Shanghai: the last day of use is the 12th.
-UNTIL = datetime(2026, 7, 12, 16, 0, tzinfo=timezone.utc)
+UNTIL = datetime(2026, 7, 12, 16, 0, tzinfo=UTC)
 TEXT = "您的优惠券「券」将于2026年7月12日到期，请尽快使用。"
 TEMPLATE_API = "externalcontact/add_msg_template"
 
@@ -136,7 +136,8 @@ class TestRoutedThroughWecom:
         assert await _remind() == 2
         await queue.drain()
         texts = sorted(t["text"]["content"] for t in await wecom.sent("msg_template"))
-        assert texts == ["您的优惠券「券」将于2026年7月11日到期，请尽快使用。", "您的优惠券「券」将于2026年7月12日到期，请尽快使用。"]
+        assert texts == ["您的优惠券「券」将于2026年7月11日到期，请尽快使用。",
+                         "您的优惠券「券」将于2026年7月12日到期，请尽快使用。"]
 
     async def test_the_most_recently_added_active_contact_sends_it(self, wecom, queue):
         old, recent, gone = await make_staff(), await make_staff(), await make_staff()
@@ -309,7 +310,7 @@ class TestJob:
         assert PERIODIC["coupons_remind_expiring"].every_seconds == 900
         monkeypatch.setattr("hub.jobs.chunks.CHUNK", 2)
         staff = await _staff(wecom)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         batch = await _batch(until=now + DAY)
         externals = set()
         for _ in range(5):

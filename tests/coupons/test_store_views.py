@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from coupons.ledger import Transition
 from coupons.models import CouponLedger
@@ -98,8 +98,8 @@ class TestRedemptionList:
 
     async def test_the_day_is_a_shanghai_day(self, client):
         store = await make_store()
-        late = await _redeemed(store, at=datetime(2026, 7, 10, 15, 59, tzinfo=timezone.utc))  # 23:59 in Shanghai
-        next_day = await _redeemed(store, at=datetime(2026, 7, 10, 16, 0, tzinfo=timezone.utc))  # 00:00 on the 11th
+        late = await _redeemed(store, at=datetime(2026, 7, 10, 15, 59, tzinfo=UTC))  # 23:59 in Shanghai
+        next_day = await _redeemed(store, at=datetime(2026, 7, 10, 16, 0, tzinfo=UTC))  # 00:00 on the 11th
         ops = await make_key(role=Role.OPS)
         assert _ids(await client.get(LIST_URL, params={"day": "2026-07-10"}, headers=ops)) == [late.entry.id]
         eleventh = await client.get(LIST_URL, params={"day": "2026-07-11"}, headers=ops)
@@ -126,12 +126,12 @@ class TestRedemptionList:
 class TestDailyTotals:
     async def test_totals_per_shanghai_day_with_cancels_and_returns_apart(self, client):
         store, other_store = await make_store(), await make_store()
-        tenth = datetime(2026, 7, 10, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+        tenth = datetime(2026, 7, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
         cancelled = await _redeemed(store, at=tenth, face_value_fen=300)
         await _cancelled(cancelled, at=tenth + timedelta(hours=1))
         returned = await _redeemed(store, at=tenth, face_value_fen=500)
-        await _returned(returned, at=datetime(2026, 7, 11, 17, 0, tzinfo=timezone.utc))  # 01:00 on the 12th
-        await _redeemed(store, at=datetime(2026, 7, 9, 16, 30, tzinfo=timezone.utc), face_value_fen=700)  # the 10th
+        await _returned(returned, at=datetime(2026, 7, 11, 17, 0, tzinfo=UTC))  # 01:00 on the 12th
+        await _redeemed(store, at=datetime(2026, 7, 9, 16, 30, tzinfo=UTC), face_value_fen=700)  # the 10th
         await _redeemed(other_store, at=tenth, face_value_fen=9000)
         manager = await make_key(role=Role.STORE_MANAGER, store=store)
         response = await client.get(DAILY_URL, params={"from": "2026-07-10", "to": "2026-07-12"}, headers=manager)

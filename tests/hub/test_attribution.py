@@ -3,7 +3,7 @@ event carries; events recorded with their attribution columns."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -33,7 +33,7 @@ class Clock:
         return self.now
 
     def at(self, hour: int, minute: int = 0) -> None:
-        self.now = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=0).timestamp()
+        self.now = datetime.now(UTC).replace(hour=hour, minute=minute, second=0).timestamp()
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ class TestLaterEvents:
         assert stored.product_id is None and stored.counted and stored.props == {"coupon": "C1"}
 
     async def test_record_event_without_attribution_leaves_the_columns_empty(self):
-        when = datetime(2026, 6, 1, 3, tzinfo=timezone.utc)
+        when = datetime(2026, 6, 1, 3, tzinfo=UTC)
         async with transaction():
             event = await record_event(type="visit", visitor_id=PHONE_A, occurred_at=when)
         stored = await Event.get(id=event.id)

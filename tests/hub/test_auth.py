@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from hub.auth.models import ApiKey, Role
 from hub.auth.service import create_key, hash_key, revoke_key
 from tests.factories import make_key, make_store
@@ -52,7 +54,8 @@ class TestAuthentication:
 
     async def test_right_key_wrong_role_is_403(self, client):
         headers = await make_key(role=Role.CARRIER_APP)
-        response = await client.post("/api/v1/regions", headers=headers, json={"code": "X", "name": "x", "level": "province"})
+        response = await client.post("/api/v1/regions", headers=headers,
+                                     json={"code": "X", "name": "x", "level": "province"})
         assert response.status_code == 403
         assert response.json()["type"] == "/problems/forbidden"
 
@@ -60,7 +63,7 @@ class TestAuthentication:
 class TestKeyCache:
     async def test_revocation_elsewhere_takes_effect_within_the_cache_window(self, client, monkeypatch):
         import asyncio
-        from datetime import datetime, timezone
+        from datetime import datetime
 
         from hub.settings import get_settings
 
@@ -71,7 +74,7 @@ class TestKeyCache:
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
             # Another process revokes it: this one trusts its cache for at most the window, then asks again.
             prefix = headers["Authorization"].split("_")[1]
-            await ApiKey.filter(prefix=prefix).update(revoked_at=datetime.now(timezone.utc))
+            await ApiKey.filter(prefix=prefix).update(revoked_at=datetime.now(UTC))
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
             await asyncio.sleep(0.35)
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 401

@@ -63,7 +63,8 @@ class TestCreate:
 
     async def test_strategy_engine_and_store_roles_cannot_create(self, client):
         store = await make_store()
-        for headers in (await make_key(role=Role.STRATEGY_ENGINE), await make_key(role=Role.STORE_MANAGER, store=store)):
+        for headers in (await make_key(role=Role.STRATEGY_ENGINE),
+                        await make_key(role=Role.STORE_MANAGER, store=store)):
             response = await client.post(URL, headers=headers, json=draft_body())
             assert response.status_code == 403
         assert await Campaign.all().count() == 0

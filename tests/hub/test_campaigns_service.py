@@ -1,6 +1,5 @@
-from datetime import datetime, timedelta, timezone
-
 import asyncio
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -15,7 +14,7 @@ from hub.errors import InvalidInput
 from hub.jobs.registry import PERIODIC, load_job_modules
 from tests import factories
 
-NOW = datetime(2025, 7, 10, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
+NOW = datetime(2025, 7, 10, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 HOUR = timedelta(hours=1)
 
 
@@ -83,8 +82,8 @@ class TestScheduleAdvance:
         load_job_modules()
         spec = PERIODIC["campaigns_advance_schedule"]
         assert spec.every_seconds == 60
-        due = await make_campaign(status=CampaignStatus.APPROVED, starts_at=datetime.now(timezone.utc) - HOUR,
-                                  ends_at=datetime.now(timezone.utc) + HOUR)
+        due = await make_campaign(status=CampaignStatus.APPROVED, starts_at=datetime.now(UTC) - HOUR,
+                                  ends_at=datetime.now(UTC) + HOUR)
         assert await spec.func({}) == {"started": 1, "ended": 0, "expired": 0}
         assert await status_of(due) == CampaignStatus.RUNNING
 

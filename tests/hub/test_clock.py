@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hub import clock
 
-NOON_SHANGHAI = datetime(2026, 7, 10, 4, 0, tzinfo=timezone.utc)
+NOON_SHANGHAI = datetime(2026, 7, 10, 4, 0, tzinfo=UTC)
 
 
 def test_now_is_aware_utc_and_current():
-    before = datetime.now(timezone.utc)
-    assert before - timedelta(seconds=1) <= clock.now() <= datetime.now(timezone.utc)
+    before = datetime.now(UTC)
+    assert before - timedelta(seconds=1) <= clock.now() <= datetime.now(UTC)
     assert clock.now().tzinfo is not None
 
 

@@ -1,7 +1,7 @@
 """Creating codes over the API: slugs and links, each kind's attribution, targets, idempotency, lists."""
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,7 +47,8 @@ class TestSlugsAndLinks:
         body = (await create(client, await make_key(), kind="store", store_id=store.id, name="门店海报")).json()
         assert body["public_url"] == f"http://hub.test/c/{body['slug']}"
         assert body["qr_url"] == f"http://hub.test/c/{body['slug']}?src=qr"
-        assert (body["store_id"], body["store_code"], body["name"], body["version"]) == (store.id, "SZ-001", "门店海报", 1)
+        assert (body["store_id"], body["store_code"], body["name"], body["version"]) == (
+            store.id, "SZ-001", "门店海报", 1)
         assert body["created_at"].endswith("+08:00")
 
 
@@ -105,7 +106,7 @@ class TestEachKindNeedsItsAttribution:
         assert body["product_ids"] == sorted(p.id for p in products)
         assert body["live_starts_at"] == "2026-12-01T20:00:00+08:00"
         row = await Code.get(id=body["id"])
-        assert row.live_starts_at == datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+        assert row.live_starts_at == datetime(2026, 12, 1, 12, tzinfo=UTC)
         assert sorted(p.id for p in await row.products) == sorted(p.id for p in products)
 
     async def test_windows_limits_tags_and_channels_are_checked(self, client):

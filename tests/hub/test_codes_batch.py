@@ -10,7 +10,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import pytest
 import zxingcpp
 from PIL import Image
 
@@ -22,12 +21,12 @@ from hub.codes.batches.models import CodeBatch, CodeBatchItem
 from hub.codes.models import BatchStatus, Code
 from hub.codes.slugs import public_url, qr_url
 from hub.database import transaction
+from hub.outbox.models import OutboxMessage
 from hub.products.models import Product
 from hub.regions.models import RegionLevel
 from hub.staff.models import Staff
 from hub.stores.models import Store, StoreLogo
 from tests.factories import make_key, make_product, make_region, make_staff, make_store
-from hub.outbox.models import OutboxMessage
 
 HUB = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "hub")
 
@@ -41,7 +40,8 @@ async def city_with_stores():
     store_a = await make_store(region=grid_a, code="GZ-A", name="天河营业厅")
     store_b = await make_store(region=grid_b, code="GZ-B", name="越秀营业厅")
     elsewhere = await make_store(code="SZ-C", name="福田营业厅")
-    staff = [await make_staff(store=store_a, staff_no="E2", name="李四"), await make_staff(store=store_a, staff_no="E1"),
+    staff = [await make_staff(store=store_a, staff_no="E2", name="李四"),
+             await make_staff(store=store_a, staff_no="E1"),
              await make_staff(store=store_b, staff_no="E3")]
     await Staff.filter(id=(await make_staff(store=store_a, staff_no="E9")).id).update(active=False)
     await make_staff(store=elsewhere, staff_no="E5")
@@ -69,7 +69,8 @@ async def checked_rows(data: bytes) -> list[dict]:
         assert (row["product_sku"], row["product_name"]) == (
             (code.product.sku, code.product.name) if code.product else ("", ""))
         assert code.batch_key == items.batch_key(Per(code.kind.value), code.store_id, code.staff_id, code.product_id)
-        level = "H" if await StoreLogo.exists(store_id=code.store_id) else "M"  # the store's logo in the middle forces level H
+        # the store's logo in the middle forces level H
+        level = "H" if await StoreLogo.exists(store_id=code.store_id) else "M"
         qr_image = Image.open(io.BytesIO(archive.read(row["qr_file"])))
         assert [(r.text, r.ec_level) for r in zxingcpp.read_barcodes(qr_image)] == [(row["qr_url"], level)]
         card = Image.open(io.BytesIO(archive.read(row["card_file"])))
@@ -255,4 +256,4 @@ class TestBatchCli:
         assert unknown.returncode == 2 and "no store NOPE" in unknown.stderr
         both = hub_cli("codes", "batch", "--per", "store", "--store", "GZ-A", "--province", "--out", out)
         assert both.returncode == 2 and "exactly one" in both.stderr
-        assert not Path(out).exists() and await Code.all().count() == 0
+        assert not Path(out).exists() and await Code.all().count() == 0  # noqa: ASYNC240  one stat in a test

@@ -5,7 +5,7 @@ arq worker runs what the API started."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hub import jobs
 from hub.auth.models import Role
@@ -59,7 +59,7 @@ class TestRecovery:
         [render] = await messages(batches.RENDER_TOPIC)
         # A worker claimed the render message and died: its lease ran out.
         await OutboxMessage.filter(id=render.id).update(status=OutboxStatus.IN_FLIGHT,
-                                                        lease_until=datetime.now(timezone.utc) - timedelta(seconds=1))
+                                                        lease_until=datetime.now(UTC) - timedelta(seconds=1))
         assert (await CodeBatch.get(id=batch_id)).status == BatchStatus.RUNNING
         assert await outbox.sweep(stale_after=timedelta(0)) == 1
         await queue.drain(timeout=60)
@@ -134,7 +134,7 @@ class TestPrune:
         old = (await start(client, ops, {"per": "staff", "store_id": store_a.id})).json()["id"]
         new = (await start(client, ops, {"per": "staff", "store_id": store_b.id})).json()["id"]
         await queue.drain(timeout=60)
-        await CodeBatch.filter(id=old).update(updated_at=datetime.now(timezone.utc) - batches.KEEP - timedelta(1))
+        await CodeBatch.filter(id=old).update(updated_at=datetime.now(UTC) - batches.KEEP - timedelta(1))
         assert await batches.prune() == 1
         assert await CodeBatch.all().values_list("id", flat=True) == [new]
         assert set(await CodeBatchItem.all().values_list("batch_id", flat=True)) == {new}

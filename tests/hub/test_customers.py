@@ -256,7 +256,8 @@ class TestVerifiedLinkMerges:
         assert await ChannelConsent.filter(customer_id=absorbed_id).count() == 0
         survivor = await Customer.get(id=survivor_id)
         assert survivor.do_not_disturb is True
-        assert (survivor.phone_masked, survivor.display_name, survivor.home_store_id) == ("138****8000", "王五", store.id)
+        assert (survivor.phone_masked, survivor.display_name, survivor.home_store_id) == (
+            "138****8000", "王五", store.id)
         assert (await Customer.get(id=absorbed_id)).merged_into_id == survivor_id
 
     async def test_absorbed_customer_answers_with_merged_into_and_refuses_writes(self, client):

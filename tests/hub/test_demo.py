@@ -209,6 +209,6 @@ async def test_campaigns_are_drafted_by_the_demo_ops_key(runs):
     by_status = {status: (name, channels, drafted_by, skus)
                  for name, status, channels, drafted_by, skus in first.campaigns}
     assert set(by_status) == {"running", "draft"}
-    for name, channels, drafted_by, skus in by_status.values():
+    for _name, channels, drafted_by, skus in by_status.values():
         assert drafted_by == key_id and channels and skus
     assert by_status["running"][0] == "双11 5G焕新季"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -13,11 +13,11 @@ from tortoise import Tortoise
 
 from coupons.models import Coupon, CouponLedger, CouponState
 from hub.app import create_app
+from hub.auth.models import Role
 from hub.database import WriteOutsideTransaction, transaction, writes_need_transaction
 from hub.edge import APIRouter, check_routes
 from hub.idempotency.models import IdempotencyRecord
 from hub.stores.models import Store
-from hub.auth.models import Role
 from tests.coupons.helpers import claim, make_batch, make_customer
 from tests.factories import make_key, make_region, make_store
 
@@ -50,7 +50,7 @@ class TestTwentyAtOnceWithOneKey:
 
     async def test_redemptions_redeem_once_and_every_answer_is_the_first(self, client):
         store = await make_store()
-        coupon = (await claim(await make_batch(), await make_customer(), now=datetime.now(timezone.utc))).coupon
+        coupon = (await claim(await make_batch(), await make_customer(), now=datetime.now(UTC))).coupon
         headers = {**await make_key(role=Role.POS, store=store), "Idempotency-Key": "till-7-retry"}
         responses = await _twenty(client, "POST", "/api/v1/coupons/redemptions", headers,
                                   {"code": coupon.code, "spend_fen": 10_000})
@@ -82,7 +82,8 @@ class TestStoredAnswers:
     async def test_the_key_is_bound_to_the_route_template_and_the_request(self, client):
         headers = {**await make_key(), "Idempotency-Key": "k-1"}
         await make_region(code="G1", level="grid")
-        first = await client.post("/api/v1/stores", headers=headers, json={"code": "A1", "name": "甲", "region_code": "G1"})
+        first = await client.post("/api/v1/stores", headers=headers,
+                                  json={"code": "A1", "name": "甲", "region_code": "G1"})
         assert first.status_code == 201
         record = await IdempotencyRecord.get(key="k-1")
         assert record.endpoint == "POST /api/v1/stores" and record.status_code == 201
@@ -93,16 +94,19 @@ class TestStoredAnswers:
 
     async def test_a_failed_first_request_leaves_the_key_free(self, client):
         headers = {**await make_key(), "Idempotency-Key": "k-2"}
-        refused = await client.post("/api/v1/stores", headers=headers, json={"code": "A1", "name": "甲", "region_code": "NOPE"})
+        refused = await client.post("/api/v1/stores", headers=headers,
+                                    json={"code": "A1", "name": "甲", "region_code": "NOPE"})
         assert refused.status_code == 422 and await IdempotencyRecord.all().count() == 0
         await make_region(code="NOPE", level="grid")
-        done = await client.post("/api/v1/stores", headers=headers, json={"code": "A1", "name": "甲", "region_code": "NOPE"})
+        done = await client.post("/api/v1/stores", headers=headers,
+                                 json={"code": "A1", "name": "甲", "region_code": "NOPE"})
         assert done.status_code == 201
 
     async def test_another_key_holder_never_gets_the_answer(self, client):
         body = {"sku": "S9", "name": "流量包", "category": "light", "price_fen": 100}
         mine = await client.post("/api/v1/products", headers={**await make_key(), "Idempotency-Key": "same"}, json=body)
-        theirs = await client.post("/api/v1/products", headers={**await make_key(), "Idempotency-Key": "same"}, json=body)
+        theirs = await client.post("/api/v1/products", headers={**await make_key(), "Idempotency-Key": "same"},
+                                   json=body)
         assert mine.status_code == 201 and theirs.status_code == 422  # their own first try: the sku exists
         assert "Idempotent-Replayed" not in theirs.headers
 
@@ -126,13 +130,15 @@ async def test_a_repeat_that_cannot_wait_is_told_in_progress(client, settings, m
 
     first = asyncio.create_task(first_request_still_running())
     await holding.wait()
-    repeat = await client.post("/api/v1/stores", headers=headers, json={"code": "A1", "name": "甲", "region_code": "G1"})
+    repeat = await client.post("/api/v1/stores", headers=headers,
+                               json={"code": "A1", "name": "甲", "region_code": "G1"})
     release.set()
     with pytest.raises(RuntimeError):
         await first
     assert repeat.status_code == 409 and repeat.headers["Retry-After"] == "1"
     assert repeat.json()["type"] == "/problems/idempotency-in-progress"
-    retried = await client.post("/api/v1/stores", headers=headers, json={"code": "A1", "name": "甲", "region_code": "G1"})
+    retried = await client.post("/api/v1/stores", headers=headers,
+                                json={"code": "A1", "name": "甲", "region_code": "G1"})
     assert retried.status_code == 201
 
 

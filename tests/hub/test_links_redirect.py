@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -121,7 +121,7 @@ class TestRefusals:
         store = await make_store(name="南山营业厅")
         await Store.filter(id=store.id).update(address="深圳市南山区科技园1号", phone="0755-12345678")
         code = await make_code(kind=CodeKind.STORE, store=store,
-                               valid_until=datetime.now(timezone.utc) - timedelta(minutes=1))
+                               valid_until=datetime.now(UTC) - timedelta(minutes=1))
         response = await client.get(f"/c/{code.slug}", headers=PERSON)
         assert response.status_code == 410 and "活动已结束" in response.text
         for text in ("南山营业厅", "深圳市南山区科技园1号", "0755-12345678"):
@@ -150,8 +150,9 @@ class TestRefusals:
         assert (await Code.get(id=code.id)).scans_counted == 3
 
     async def test_livestream_link_redirects_before_the_show_and_is_over_after_it(self, client, links):
-        now = datetime.now(timezone.utc)
-        before = await make_code(kind=CodeKind.LIVESTREAM, store=await make_store(), live_starts_at=now + timedelta(hours=1),
+        now = datetime.now(UTC)
+        before = await make_code(kind=CodeKind.LIVESTREAM, store=await make_store(),
+                                 live_starts_at=now + timedelta(hours=1),
                                  live_ends_at=now + timedelta(hours=2))
         after = await make_code(kind=CodeKind.LIVESTREAM, store=await make_store(name="直播门店"),
                                 live_starts_at=now - timedelta(hours=2), live_ends_at=now - timedelta(hours=1))
@@ -160,7 +161,7 @@ class TestRefusals:
         assert ended.status_code == 410 and "直播已结束" in ended.text and "直播门店" in ended.text
 
     async def test_code_before_its_valid_window_is_a_403_page(self, client, links):
-        code = await make_code(valid_from=datetime.now(timezone.utc) + timedelta(days=1))
+        code = await make_code(valid_from=datetime.now(UTC) + timedelta(days=1))
         response = await client.get(f"/c/{code.slug}", headers=PERSON)
         assert response.status_code == 403 and "活动尚未开始" in response.text
 

@@ -4,7 +4,7 @@ writer: nothing lost under load on a graceful stop, failed batches retried, spil
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -87,7 +87,8 @@ class TestWhoIsCounted:
             client.cookies.clear()
             assert (await client.get(f"/c/{code.slug}", headers={"User-Agent": ua})).status_code == 302
         daily = await _daily(code)
-        assert (daily.scans, daily.wechat, daily.wecom, daily.browser, daily.other_app, daily.bots) == (4, 1, 1, 1, 1, 0)
+        assert (daily.scans, daily.wechat, daily.wecom, daily.browser, daily.other_app, daily.bots) == (
+            4, 1, 1, 1, 1, 0)
         events = await Event.filter(code_id=code.id).order_by("id")
         assert [e.props["in_app"] for e in events] == ["wechat", "wecom", "none", "other_app"]
         assert all(e.counted and "bot" not in e.props for e in events)
@@ -107,14 +108,14 @@ class TestUniqueScanners:
         assert await ScanVisitorHour.filter(code_id=code.id).count() == 2
 
     async def test_the_same_visitor_in_the_next_hour_counts_again(self, client, settings):
-        clock = Clock(datetime(2026, 5, 4, 10, 59, 30, tzinfo=timezone.utc))
+        clock = Clock(datetime(2026, 5, 4, 10, 59, 30, tzinfo=UTC))
         await lifecycle.start(settings, clock=clock)
         try:
             code = await make_code()
             await client.get(f"/c/{code.slug}", headers={"User-Agent": IPHONE_WECHAT})
             await client.get(f"/c/{code.slug}", headers={"User-Agent": IPHONE_WECHAT})
             await BUFFER.flush()
-            clock.set(datetime(2026, 5, 4, 11, 0, 30, tzinfo=timezone.utc))
+            clock.set(datetime(2026, 5, 4, 11, 0, 30, tzinfo=UTC))
             await client.get(f"/c/{code.slug}", headers={"User-Agent": IPHONE_WECHAT})
             daily = await _daily(code)
         finally:
@@ -124,12 +125,12 @@ class TestUniqueScanners:
         assert [h.hour for h in hours] == [10, 11]
 
     async def test_days_are_shanghai_days(self, client, settings):
-        clock = Clock(datetime(2026, 5, 4, 15, 59, tzinfo=timezone.utc))  # 23:59 in Shanghai
+        clock = Clock(datetime(2026, 5, 4, 15, 59, tzinfo=UTC))  # 23:59 in Shanghai
         await lifecycle.start(settings, clock=clock)
         try:
             code = await make_code()
             await client.get(f"/c/{code.slug}", headers={"User-Agent": IPHONE_WECHAT})
-            clock.set(datetime(2026, 5, 4, 16, 1, tzinfo=timezone.utc))  # 00:01 on the 5th in Shanghai
+            clock.set(datetime(2026, 5, 4, 16, 1, tzinfo=UTC))  # 00:01 on the 5th in Shanghai
             await client.get(f"/c/{code.slug}", headers={"User-Agent": IPHONE_WECHAT})
             await BUFFER.flush()
         finally:
@@ -234,7 +235,7 @@ class TestUpkeep:
     async def test_unique_scanner_rows_older_than_two_hours_are_pruned(self):
         from hub.links.jobs import prune_scan_visitor_hours
 
-        hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         for age in (0, 1, 2, 3, 30):
             await ScanVisitorHour.create(code_id=1, visitor_id=f"vAge{age:02d}0000000000000",
                                          hour=hour - timedelta(hours=age))

@@ -12,9 +12,11 @@ PEOPLE = {
     "MicroMessenger/8.0.49(0x18003127) NetType/WIFI Language/zh_CN": ("mobile", "wechat"),
     "Mozilla/5.0 (Linux; Android 14; 23049RAD8C Build/UKQ1.230804.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Version/4.0 Chrome/122.0.6261.120 Mobile Safari/537.36 XWEB/1220133 MMWEBSDK/20240404 MMWEBID/2307 "
-    "MicroMessenger/8.0.49.2600(0x2800315A) WeChat/arm64 Weixin NetType/5G Language/zh_CN ABI/arm64": ("mobile", "wechat"),
+    "MicroMessenger/8.0.49.2600(0x2800315A) WeChat/arm64 Weixin NetType/5G Language/zh_CN "
+    "ABI/arm64": ("mobile", "wechat"),
     "Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0.4044.138 Safari/537.36 "
-    "NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat(0x63090a13) XWEB/9129 Flue": ("desktop", "wechat"),
+    "NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat(0x63090a13) XWEB/9129 "
+    "Flue": ("desktop", "wechat"),
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "MicroMessenger/6.8.0(0x16080000) MacWechat/3.8.7(0x13080710) Safari/605.1.15 NetType/WIFI": ("desktop", "wechat"),
     # WeCom on Android, iPhone and Windows
@@ -29,9 +31,11 @@ PEOPLE = {
     "Mozilla/5.0 (Linux; Android 12; M2012K11AC) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 "
     "Chrome/101.0.4951.61 Mobile Safari/537.36 AlipayClient/10.5.36.8100 Language/zh-Hans": ("mobile", "other_app"),
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
-    "QQ/9.0.60.612 V1_IPH_SQ_9.0.60_1_APP_A Pixel/1179 Core/WKWebView NetType/WIFI QBWebViewType/1": ("mobile", "other_app"),
+    "QQ/9.0.60.612 V1_IPH_SQ_9.0.60_1_APP_A Pixel/1179 Core/WKWebView NetType/WIFI "
+    "QBWebViewType/1": ("mobile", "other_app"),
     "Mozilla/5.0 (Linux; Android 13; 22081212C Build/TKQ1.220829.002; wv) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Version/4.0 Chrome/109.0.5414.86 Mobile Safari/537.36 aweme_290100 JsSdk/1.0 NetType/WIFI": ("mobile", "other_app"),
+    "Version/4.0 Chrome/109.0.5414.86 Mobile Safari/537.36 aweme_290100 JsSdk/1.0 "
+    "NetType/WIFI": ("mobile", "other_app"),
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
     "Mobile/15E148 Safari/604.1": ("mobile", "none"),
     "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 HUB = str(Path(sys.executable).with_name("hub"))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -102,7 +102,7 @@ class TestRetries:
 class TestSweeper:
     async def test_sweeper_redelivers_a_message_whose_job_vanished(self, queue):
         # A message committed while the enqueue was lost (process crash between commit and enqueue).
-        long_ago = datetime.now(timezone.utc) - timedelta(minutes=10)
+        long_ago = datetime.now(UTC) - timedelta(minutes=10)
         message = await OutboxMessage.create(topic="test.record", payload={"name": "g"}, next_attempt_at=long_ago)
         swept = await outbox.sweep(stale_after=timedelta(seconds=60))
         await queue.drain()
@@ -111,7 +111,7 @@ class TestSweeper:
         assert (await OutboxMessage.get(id=message.id)).status == OutboxStatus.DELIVERED
 
     async def test_sweeper_frees_a_message_whose_worker_died_mid_delivery(self, queue):
-        expired = datetime.now(timezone.utc) - timedelta(minutes=1)
+        expired = datetime.now(UTC) - timedelta(minutes=1)
         message = await OutboxMessage.create(
             topic="test.record", payload={"name": "h"}, status=OutboxStatus.IN_FLIGHT, attempts=1,
             lease_until=expired, next_attempt_at=expired - timedelta(minutes=10),
@@ -122,7 +122,7 @@ class TestSweeper:
         assert row.status == OutboxStatus.DELIVERED and row.attempts == 2 and DELIVERED == [{"name": "h"}]
 
     async def test_sweeper_leaves_fresh_messages_alone(self, queue):
-        await OutboxMessage.create(topic="test.record", payload={"name": "i"}, next_attempt_at=datetime.now(timezone.utc))
+        await OutboxMessage.create(topic="test.record", payload={"name": "i"}, next_attempt_at=datetime.now(UTC))
         assert await outbox.sweep(stale_after=timedelta(seconds=60)) == 0
 
     async def test_two_deliveries_of_one_message_run_the_handler_once(self, queue):

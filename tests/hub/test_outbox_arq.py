@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from hub.database import transaction
 from hub.outbox import service as outbox
 from hub.outbox.models import OutboxMessage, OutboxStatus
@@ -30,7 +31,7 @@ class TestArqDelivery:
         assert worker.jobs_retried == 1 and worker.jobs_failed == 0
 
     async def test_sweeper_redelivers_a_row_whose_job_vanished(self, arq_queue):
-        long_ago = datetime.now(timezone.utc) - timedelta(minutes=5)
+        long_ago = datetime.now(UTC) - timedelta(minutes=5)
         message = await OutboxMessage.create(topic="test.record", payload={"name": "arq-2"}, next_attempt_at=long_ago)
         assert await outbox.sweep(stale_after=timedelta(seconds=60)) == 1
         assert await outbox.sweep(stale_after=timedelta(seconds=60)) == 1  # the job id keeps it to one job

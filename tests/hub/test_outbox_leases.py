@@ -4,7 +4,7 @@ takes, a dead one's message is taken back and redelivered by the next sweep (see
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -53,11 +53,11 @@ async def test_a_delivery_outlasting_its_lease_keeps_it_by_renewing(queue):
 
     await wait_until(claimed, within=10, what="the delivery claims the message")
     first_lease = (await _row(message)).lease_until
-    assert first_lease - datetime.now(timezone.utc) <= timedelta(seconds=2)
+    assert first_lease - datetime.now(UTC) <= timedelta(seconds=2)
 
     async def renewed_twice() -> bool:  # past the first lease's end, so only renewals kept it
         row = await _row(message)
-        return row.lease_until > first_lease + timedelta(seconds=1) and datetime.now(timezone.utc) > first_lease
+        return row.lease_until > first_lease + timedelta(seconds=1) and datetime.now(UTC) > first_lease
 
     await wait_until(renewed_twice, within=10, what="the lease renewed past its first end")
     assert await outbox.sweep(stale_after=timedelta(0)) == 0  # nothing lapsed: nothing taken back
@@ -68,7 +68,7 @@ async def test_a_delivery_outlasting_its_lease_keeps_it_by_renewing(queue):
 
 
 async def test_a_lapsed_lease_is_redelivered_by_the_next_sweep_not_after_the_stale_grace(queue):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     message = await OutboxMessage.create(topic="test.hold", payload={}, status=OutboxStatus.IN_FLIGHT, attempts=1,
                                          lease_until=now - timedelta(milliseconds=1), next_attempt_at=now)
     assert await outbox.sweep(stale_after=timedelta(hours=1)) == 1
@@ -78,7 +78,7 @@ async def test_a_lapsed_lease_is_redelivered_by_the_next_sweep_not_after_the_sta
 
 
 async def test_a_lapsed_last_attempt_is_dead_not_taken_back_for_ever(queue):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     message = await OutboxMessage.create(topic="test.hold", payload={}, status=OutboxStatus.IN_FLIGHT, attempts=3,
                                          max_attempts=3, lease_until=now - timedelta(seconds=1), next_attempt_at=now)
     assert await outbox.sweep(stale_after=timedelta(0)) == 0
@@ -97,7 +97,7 @@ async def test_a_try_whose_lease_was_taken_back_writes_nothing_over_the_next_try
 
     await wait_until(claimed, within=10, what="the first try claims the message")
     # The first try's worker stalls (its heartbeat cannot reach the database): its lease lapses.
-    await OutboxMessage.filter(id=message.id).update(lease_until=datetime.now(timezone.utc) - timedelta(seconds=1))
+    await OutboxMessage.filter(id=message.id).update(lease_until=datetime.now(UTC) - timedelta(seconds=1))
     assert await outbox.sweep(stale_after=timedelta(hours=1)) == 1
 
     async def redelivered() -> bool:

@@ -1,3 +1,5 @@
+from datetime import UTC
+
 from hub.auth.models import Role
 from hub.regions.models import Region
 from tests.factories import make_key
@@ -28,7 +30,8 @@ class TestRegionsApi:
 
     async def test_validation_error_names_the_field(self, client):
         ops = await make_key(role=Role.OPS)
-        response = await client.post("/api/v1/regions", headers=ops, json={"code": "bad code!", "name": "", "level": "moon"})
+        response = await client.post("/api/v1/regions", headers=ops,
+                                     json={"code": "bad code!", "name": "", "level": "moon"})
         assert response.status_code == 422
         fields = {e["field"] for e in response.json()["errors"]}
         assert fields == {"code", "name", "level"}
@@ -64,7 +67,8 @@ class TestRegionsApi:
         for path in ("/api/v1/regions/99999999999999999999", "/api/v1/regions/abc", "/api/v1/regions/0"):
             assert (await client.get(path, headers=ops)).status_code == 422
         assert (await client.get("/api/v1/regions/12345", headers=ops)).status_code == 404
-        bad_json = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=b"{nope")
+        bad_json = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"},
+                                     content=b"{nope")
         assert bad_json.status_code == 422
 
 
@@ -72,7 +76,8 @@ class TestBodyLimit:
     async def test_oversized_body_is_413_problem_and_nothing_written(self, client):
         ops = await make_key(role=Role.OPS)
         body = b'{"code": "GD", "name": "' + b"x" * (2 * 1024 * 1024) + b'", "level": "province"}'
-        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=body)
+        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"},
+                                     content=body)
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
         assert await Region.all().count() == 0
@@ -84,13 +89,14 @@ class TestBodyLimit:
             for _ in range(40):
                 yield b"x" * 65536
 
-        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"}, content=chunks())
+        response = await client.post("/api/v1/regions", headers={**ops, "content-type": "application/json"},
+                                     content=chunks())
         assert response.status_code == 413 and response.json()["type"] == "/problems/too-large"
 
 
 class TestIdempotencyPrune:
     async def test_answers_older_than_a_day_are_forgotten(self, client):
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
         from hub.idempotency.jobs import prune
         from hub.idempotency.models import IdempotencyRecord
@@ -98,7 +104,7 @@ class TestIdempotencyPrune:
         ops = await make_key(role=Role.OPS)
         body = {"code": "GD", "name": "广东省", "level": "province"}
         await client.post("/api/v1/regions", headers={**ops, "Idempotency-Key": "k1"}, json=body)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         assert await prune(now=now) == 0
         assert await prune(now=now + timedelta(hours=25)) == 1
         assert await IdempotencyRecord.all().count() == 0

@@ -20,7 +20,7 @@ ZERO = dict.fromkeys(NAMES, 0)
 
 
 def figures(scans=0, unique=0, qr=0, link=0, wechat=0, wecom=0, other_app=0, browser=0, bots=0) -> dict:
-    return dict(zip(NAMES, (scans, unique, qr, link, wechat, wecom, other_app, browser, bots)))
+    return dict(zip(NAMES, (scans, unique, qr, link, wechat, wecom, other_app, browser, bots), strict=True))
 
 
 def plus(*sets: dict) -> dict:

@@ -86,20 +86,23 @@ class TestWritingStaffByScope:
         own, other = await make_store(), await make_store()
         member, stranger = await make_staff(store=own, name="本店"), await make_staff(store=other, name="别店")
         headers = await make_key(role=Role.STORE_MANAGER, store=own)
-        renamed = await client.patch(f"/api/v1/staff/{member.id}", headers=headers, json={"name": "改名", "role": "supervisor"})
+        renamed = await client.patch(f"/api/v1/staff/{member.id}", headers=headers,
+                                     json={"name": "改名", "role": "supervisor"})
         assert renamed.status_code == 200 and renamed.json()["role"] == "supervisor"
         moved = await client.patch(f"/api/v1/staff/{member.id}", headers=headers, json={"store_code": other.code})
         assert moved.status_code == 403
         foreign = await client.patch(f"/api/v1/staff/{stranger.id}", headers=headers, json={"store_code": own.code})
         assert foreign.status_code == 403
-        assert [(m.name, m.store_id) for m in await Staff.all().order_by("id")] == [("改名", own.id), ("别店", other.id)]
+        assert [(m.name, m.store_id) for m in await Staff.all().order_by("id")] == [
+            ("改名", own.id), ("别店", other.id)]
 
     async def test_plain_staff_key_cannot_create_or_change_staff(self, client):
         store = await make_store()
         member = await make_staff(store=store, name="原名")
         headers = await make_key(role=Role.STAFF, store=store, staff=member)
         assert (await client.post("/api/v1/staff", headers=headers, json=staff_body(store.code))).status_code == 403
-        assert (await client.patch(f"/api/v1/staff/{member.id}", headers=headers, json={"name": "新"})).status_code == 403
+        assert (await client.patch(f"/api/v1/staff/{member.id}", headers=headers,
+                                   json={"name": "新"})).status_code == 403
         assert [m.name for m in await Staff.all()] == ["原名"]
 
     async def test_ops_manages_staff_of_any_store_and_moves_them(self, client):
@@ -149,7 +152,8 @@ class TestStaffValidation:
         member = await make_staff()
         ops = await make_key()
         response = await client.patch(f"/api/v1/staff/{member.id}", headers=ops,
-                                      json={"name": None, "role": "boss", "store_code": None, "wecom_userid": "有 空格"})
+                                      json={"name": None, "role": "boss", "store_code": None,
+                                            "wecom_userid": "有 空格"})
         assert response.status_code == 422
         assert {e["field"] for e in response.json()["errors"]} == {"name", "role", "store_code", "wecom_userid"}
         assert (await Staff.get(id=member.id)).name == member.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from hub.auth.models import Role
@@ -16,7 +16,7 @@ from hub.staffweb.session import SESSION_COOKIE, SESSION_SECONDS, issue_session,
 from hub.wecom.models import ContactStatus, ContactWay, ContactWayStatus, StaffContact
 from tests.factories import make_code, make_key, make_staff, make_store
 
-WEEK = service.week_start(datetime.now(timezone.utc))
+WEEK = service.week_start(datetime.now(UTC))
 
 
 def cookie(staff: Staff, *, now: float | None = None) -> dict[str, str]:
@@ -57,7 +57,7 @@ class TestWeek:
         assert service.week_start(monday + timedelta(days=6, hours=23, minutes=59)) == monday
         assert service.week_start(monday - timedelta(seconds=1)) == monday - timedelta(days=7)
         # Sunday 17:00 UTC is already Monday 01:00 in Shanghai.
-        assert service.week_start(datetime(2026, 11, 22, 17, tzinfo=timezone.utc)) == monday
+        assert service.week_start(datetime(2026, 11, 22, 17, tzinfo=UTC)) == monday
 
 
 class TestHome:

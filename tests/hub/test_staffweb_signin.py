@@ -5,13 +5,16 @@ submitted like a browser would, and the redirect it answers is followed back int
 """
 
 from __future__ import annotations
+
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
+
 import httpx
 import pytest
+
 from hub.customers.models import Customer
 from hub.settings import get_settings
 from hub.staff.models import Staff
@@ -19,7 +22,6 @@ from hub.staffweb import service
 from hub.staffweb.session import SESSION_COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, issue_session, start_signin
 from hub.wecom.models import StaffContact
 from tests.factories import make_code, make_staff
-
 
 EVIL_NEXTS = ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example",
               "javascript:alert(1)", "staff/", "/" + "a" * 600]
@@ -75,7 +77,7 @@ class TestSignIn:
         await wecom.load_users([{"userid": me.wecom_userid, "name": me.name},
                                 {"userid": colleague.wecom_userid, "name": colleague.name}])
         code = await make_code(staff=me, name="孙的企微码")
-        week = service.week_start(datetime.now(timezone.utc))
+        week = service.week_start(datetime.now(UTC))
         for staff, name, added_at in [(me, "本周的客户", week + timedelta(minutes=5)),
                                       (me, "上周的客户", week - timedelta(minutes=5)),
                                       (colleague, "同事的客户", week + timedelta(minutes=6))]:

@@ -148,7 +148,8 @@ class TestCreateStore:
     async def test_a_store_must_sit_in_a_grid(self, client):
         grid = await make_region(code="G1")
         county = await grid.parent
-        response = await client.post("/api/v1/stores", headers=await make_key(), json=store_body(region_code=county.code))
+        response = await client.post("/api/v1/stores", headers=await make_key(),
+                                     json=store_body(region_code=county.code))
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "region_code" and await Store.all().count() == 0
 
@@ -199,7 +200,8 @@ class TestPatchStore:
         store = await make_store()
         await Store.filter(id=store.id).update(latitude=23.1, longitude=113.3)
         ops = await make_key()
-        cleared = await client.patch(f"/api/v1/stores/{store.id}", headers=ops, json={"latitude": None, "longitude": None})
+        cleared = await client.patch(f"/api/v1/stores/{store.id}", headers=ops,
+                                     json={"latitude": None, "longitude": None})
         assert cleared.status_code == 200 and cleared.json()["latitude"] is None
         refused = await client.patch(f"/api/v1/stores/{store.id}", headers=ops, json={"name": None, "active": None})
         assert refused.status_code == 422
@@ -211,7 +213,8 @@ class TestPatchStore:
         store = await make_store()
         ops = await make_key()
         assert (await client.patch("/api/v1/stores/999999", headers=ops, json={"name": "x"})).status_code == 404
-        response = await client.patch(f"/api/v1/stores/{store.id}", headers=ops, json={"region_code": "NOPE", "name": "x"})
+        response = await client.patch(f"/api/v1/stores/{store.id}", headers=ops,
+                                      json={"region_code": "NOPE", "name": "x"})
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "region_code"
         assert (await Store.get(id=store.id)).name == store.name
 

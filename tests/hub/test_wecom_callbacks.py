@@ -4,9 +4,11 @@ notices, with the sandbox playing WeCom over real HTTP. Events come from the san
 """
 
 from __future__ import annotations
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
+
 from connectors.wecom.crypto import parse_fields
 from hub.auth.models import Role
 from hub.codes.models import CodeKind, TargetKind
@@ -59,7 +61,7 @@ async def test_an_add_through_a_staff_code_is_attributed_greeted_counted_and_tag
     contact = await StaffContact.get(staff_id=staff.id, external_userid=external)
     assert (contact.status, contact.code_id, contact.store_id, contact.campaign_id, contact.welcome) == (
         ContactStatus.ACTIVE, code.id, store.id, campaign.id, "sent")
-    assert contact.added_at == datetime.fromtimestamp(int(fields["CreateTime"]), timezone.utc)
+    assert contact.added_at == datetime.fromtimestamp(int(fields["CreateTime"]), UTC)
     event = await Event.get(type=EventType.WECOM_ADD)
     assert (event.customer_id, event.code_id, event.staff_id, event.store_id, event.campaign_id, event.channel) == (
         customer.id, code.id, staff.id, store.id, campaign.id, "wecom")
@@ -317,7 +319,7 @@ async def test_a_cached_tag_deleted_in_wecom_is_looked_up_again(wecom, queue):
     staff = await make_staff()
     _, way = await _staff_code(staff=staff, tag_names=["老标签"])
     await _directory(wecom, staff)
-    await WecomTag.create(name="老标签", tag_id="et-deleted-in-console", synced_at=datetime.now(timezone.utc))
+    await WecomTag.create(name="老标签", tag_id="et-deleted-in-console", synced_at=datetime.now(UTC))
     added, answer = await _event(wecom, "add", staff=staff.wecom_userid, state=way.state, welcome=False)
     await callbacks.handle(added, receipt_id=30)
     await queue.drain()

@@ -2,8 +2,10 @@
 touch which code, Idempotency-Key and racing writers."""
 
 from __future__ import annotations
+
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
 import pytest
 
 from hub.auth.models import Role
@@ -13,7 +15,6 @@ from hub.wecom.contact_ways.replanning import record_add
 from hub.wecom.contact_ways.service import SYNC_TOPIC
 from hub.wecom.models import ContactWay
 from tests.factories import make_code, make_key, make_staff, make_store
-
 
 URL = "/api/v1/codes"
 
@@ -38,7 +39,7 @@ class TestAnswer:
         await queue.drain()
         async with transaction():
             await record_add(contact_way_id=(await ContactWay.get(code_id=made["id"])).id, staff_id=a.id,
-                             at=datetime.now(timezone.utc))
+                             at=datetime.now(UTC))
         await queue.drain()
         body = (await client.get(f"{URL}/{made['id']}/wecom", headers=ops)).json()
         [way] = await wecom.contact_ways()

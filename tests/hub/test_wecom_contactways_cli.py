@@ -1,6 +1,7 @@
 """`hub wecom contact-ways list|sync`, run as a separate process against the test database and the sandbox."""
 
 from __future__ import annotations
+
 import os
 import subprocess
 

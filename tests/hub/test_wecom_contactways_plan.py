@@ -1,14 +1,21 @@
 """The contact-way planner on its own: duty hours, the daily cap, backups and rotation, with a fixed clock."""
 
 from __future__ import annotations
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from hub.schemas import shanghai_day
 from hub.wecom.contact_ways.plan import (
-    MAX_USERS, MemberState, Tier, duty_boundary_between, midnight_between, on_duty, plan,
+    MAX_USERS,
+    MemberState,
+    Tier,
+    duty_boundary_between,
+    midnight_between,
+    on_duty,
+    plan,
 )
 
-UTC = timezone.utc
+UTC = UTC
 # Monday 2031-03-03 in Shanghai: 10:00 there is 02:00 UTC; 23:59 there is 15:59 UTC.
 MONDAY_10 = datetime(2031, 3, 3, 2, 0, tzinfo=UTC)
 MONDAY_2359 = datetime(2031, 3, 3, 15, 59, tzinfo=UTC)

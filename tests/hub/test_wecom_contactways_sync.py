@@ -4,7 +4,7 @@ midnight, duty hours, backups, disabling, and WeCom failing (fixed clocks in 203
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,9 +22,8 @@ from hub.wecom.contact_ways.sync import sync
 from hub.wecom.models import ContactWay, ContactWayStatus
 from tests.factories import make_key, make_staff, make_store
 
-
 URL = "/api/v1/codes"
-UTC = timezone.utc
+UTC = UTC
 # Monday 2031-03-03 in Shanghai (UTC+8): 23:58 and 23:59 are 15:58 and 15:59 UTC; Tuesday 00:01 is 16:01 UTC.
 MON_2358 = datetime(2031, 3, 3, 15, 58, tzinfo=UTC)
 MON_2359 = datetime(2031, 3, 3, 15, 59, tzinfo=UTC)

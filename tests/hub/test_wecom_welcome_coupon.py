@@ -8,8 +8,8 @@ from coupons.models import BatchStatus
 from hub.customers.models import Identity, IdentityKind
 from hub.links.coupon_links import verify_claim_token
 from hub.wecom.callbacks import service as callbacks
-from hub.wecom.models import ContactWay
 from hub.wecom.callbacks.welcome import COUPON_LINK_TITLE
+from hub.wecom.models import ContactWay
 from tests.coupons.helpers import make_batch
 from tests.factories import make_key, make_staff
 from tests.hub.test_wecom_callbacks import _staff_code

@@ -1,7 +1,7 @@
 """The page a coupon share link opens: the offer while it is pending, a clear end page otherwise, and never
 the coupon's code."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from coupons.gifting import service as gifting
 from hub import clock
@@ -11,7 +11,7 @@ from tests.coupons.helpers import NOW, OPS, claim, make_batch, make_customer, re
 
 async def _shared(*, ttl_hours=72):
     owner = await make_customer()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     coupon = (await claim(await make_batch(face_value_fen=800), owner, now=now)).coupon
     async with transaction():
         gift = await gifting.share(code=coupon.code, customer_id=owner.id, request_id=request_id(), actor=OPS,
@@ -37,10 +37,11 @@ async def test_accepted_revoked_expired_and_unknown_links_say_so(client):
     async with transaction():
         await gifting.revoke(token=revoked.token, customer_id=owner.id, request_id=request_id(), actor=OPS)
     _, _, lapsed = await _shared(ttl_hours=1)
-    lapsed.expires_at = datetime.now(timezone.utc) - timedelta(minutes=1)
+    lapsed.expires_at = datetime.now(UTC) - timedelta(minutes=1)
     await lapsed.save(update_fields=["expires_at"])
     for token, status, words in [(accepted.token, 410, "已被领取"), (revoked.token, 410, "转赠已取消"),
-                                 (lapsed.token, 410, "链接已过期"), ("x" * 40, 404, "链接无效"), ("y" * 500, 404, "链接无效")]:
+                                 (lapsed.token, 410, "链接已过期"), ("x" * 40, 404, "链接无效"),
+                                 ("y" * 500, 404, "链接无效")]:
         page = await client.get(f"/s/gifts/{token}")
         assert (page.status_code, words in page.text) == (status, True), (token[:8], page.status_code)
 

@@ -247,7 +247,8 @@ class TestRefusals:
                 response = await client.request(method, URL, params=junked, content=content)
                 if response.status_code >= 500:
                     failures.append(f"{method} {name}={value[:20]!r} -> {response.status_code}")
-        for junk_body in (b"", b"\x00\xff", b"<xml>", b"{}", "<xml><Encrypt>中文</Encrypt></xml>".encode(), b"<" * 5000):
+        for junk_body in (b"", b"\x00\xff", b"<xml>", b"{}", "<xml><Encrypt>中文</Encrypt></xml>".encode(),
+                          b"<" * 5000):
             response = await client.post(URL, params=params, content=junk_body)
             if response.status_code >= 500:
                 failures.append(f"body {junk_body[:20]!r} -> {response.status_code}")

@@ -3,9 +3,11 @@
 """
 
 from __future__ import annotations
+
 import asyncio
 
 import pytest
+
 from hub.codes.models import CodeKind, TargetKind
 from hub.events.models import Event, EventType
 from hub.wecom.contact_ways.models import ContactAddCount

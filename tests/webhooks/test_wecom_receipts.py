@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,7 @@ async def make_receipt(*, ago: timedelta = timedelta(0), payload=None, key: str 
     """A receipt written straight to the table, as if its job had been lost (nothing is enqueued)."""
     return await WebhookReceipt.create(
         source="wecom", dedup_key=key, kind="change_external_contact/edit_external_contact",
-        payload=FIELDS if payload is None else payload, received_at=datetime.now(timezone.utc) - ago, **state,
+        payload=FIELDS if payload is None else payload, received_at=datetime.now(UTC) - ago, **state,
     )
 
 
@@ -98,7 +98,7 @@ class TestSweeper:
         assert await service.sweep() == 0
 
     async def test_expired_lease_is_taken_back_or_failed_after_the_last_try(self, queue):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         crashed = await make_receipt(key="a", ago=timedelta(minutes=5), status=ReceiptStatus.PROCESSING, attempts=1,
                                      lease_until=now - timedelta(seconds=1))
         running = await make_receipt(key="b", ago=timedelta(minutes=1), status=ReceiptStatus.PROCESSING, attempts=1,
@@ -116,7 +116,7 @@ class TestSweeper:
 
     async def test_a_lapsed_lease_is_processed_at_once_however_fresh_the_receipt(self, queue):
         # Its worker died seconds after the callback arrived: the welcome code has 20 s, no waiting STALE_AFTER.
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         dropped = await make_receipt(ago=timedelta(seconds=2), status=ReceiptStatus.PROCESSING, attempts=1,
                                      lease_until=now - timedelta(milliseconds=1))
         assert await service.sweep() == 1
@@ -127,7 +127,7 @@ class TestSweeper:
     async def test_a_claim_holds_a_short_lease_not_the_try_timeout(self):
         receipt = await make_receipt()
         claimed = await service.claim(receipt_id=receipt.id)
-        left = claimed.lease_until - datetime.now(timezone.utc)
+        left = claimed.lease_until - datetime.now(UTC)
         assert claimed.status == ReceiptStatus.PROCESSING and left <= timedelta(seconds=get_settings().lease_seconds)
         assert get_settings().lease_seconds < service.TRY_TIMEOUT_SECONDS
 

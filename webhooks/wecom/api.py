@@ -18,10 +18,10 @@ from fastapi.responses import PlainTextResponse
 
 from connectors.wecom.crypto import MAX_BODY_BYTES, CallbackCrypto, CallbackRejected, parse_fields
 from hub.database import transaction
+from hub.edge import APIRouter
 from hub.errors import problems
 from hub.settings import get_settings
 from webhooks.wecom import service
-from hub.edge import APIRouter
 
 log = logging.getLogger("webhooks.wecom")
 

@@ -22,8 +22,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from connectors.wecom.crypto import CallbackCrypto, CallbackRejected
-from hub import clock
-from hub import jobs
+from hub import clock, jobs
 from hub.database import current_unit_of_work
 from hub.errors import FieldError, HubError, NotFound
 from hub.jobs.lease import lease_until, renewed

@@ -22,6 +22,10 @@ from connectors.wecom.sandbox.state import ApiError, Directory, Gate, SandboxCon
 class Sandbox:
     """The whole simulated platform behind one app."""
 
+    contacts: Contacts
+    messaging: Messaging
+    oauth: OAuthCodes
+
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.gate = Gate(config)

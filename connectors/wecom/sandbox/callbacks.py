@@ -31,9 +31,10 @@ def _cdata(value: str) -> str:
 def event_xml(config: SandboxConfig, *, change_type: str, staff: str, external_userid: str,
               create_time: int, extra: dict[str, str]) -> str:
     """The plaintext event; ``extra`` holds State, WelcomeCode, Source or FailReason when they apply."""
-    fields = {"ToUserName": config.corp_id, "FromUserName": "sys", "CreateTime": create_time, "MsgType": "event",
-              "Event": "change_external_contact", "ChangeType": change_type, "UserID": staff,
-              "ExternalUserID": external_userid, **extra}
+    fields: dict[str, str | int] = {
+        "ToUserName": config.corp_id, "FromUserName": "sys", "CreateTime": create_time, "MsgType": "event",
+        "Event": "change_external_contact", "ChangeType": change_type, "UserID": staff,
+        "ExternalUserID": external_userid, **extra}
     inner = "".join(f"<{name}>{value}</{name}>" if isinstance(value, int) else f"<{name}>{_cdata(value)}</{name}>"
                     for name, value in fields.items())
     return f"<xml>{inner}</xml>"
@@ -44,7 +45,7 @@ def envelope(config: SandboxConfig, plaintext: str) -> tuple[dict[str, str], str
     nonce, timestamp = secrets.token_hex(8), str(int(time.time()))
     crypto = WeChatCrypto(config.token, config.aes_key, config.corp_id)
     # encrypt_message renders a passive-reply envelope (wechatpy's own XML); take Encrypt and MsgSignature.
-    reply = ElementTree.fromstring(crypto.encrypt_message(plaintext, nonce, timestamp))
+    reply = ElementTree.fromstring(crypto.encrypt_message(plaintext, nonce, timestamp))  # noqa: S314  wechatpy's own envelope
     encrypt, signature = reply.findtext("Encrypt", ""), reply.findtext("MsgSignature", "")
     body = (f"<xml><ToUserName>{_cdata(config.corp_id)}</ToUserName><Encrypt>{_cdata(encrypt)}</Encrypt>"
             f"<AgentID>{_cdata(str(config.agent_id))}</AgentID></xml>")

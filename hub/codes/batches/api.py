@@ -14,7 +14,8 @@ from fastapi.responses import StreamingResponse
 from hub.auth.deps import ManagerKey
 from hub.auth.models import STORE_SCOPED_ROLES
 from hub.auth.service import Principal
-from hub.codes.batches import items, service as batches
+from hub.codes.batches import items
+from hub.codes.batches import service as batches
 from hub.codes.batches.models import CodeBatch
 from hub.codes.batches.schemas import BatchIn, BatchOut
 from hub.edge import APIRouter

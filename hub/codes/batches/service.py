@@ -28,7 +28,8 @@ from tortoise.expressions import F
 
 from hub import clock
 from hub.codes.batches import archive
-from hub.codes.batches.items import BatchItem, Per, prepare as prepare_items, scope_stores
+from hub.codes.batches.items import BatchItem, Per, scope_stores
+from hub.codes.batches.items import prepare as prepare_items
 from hub.codes.batches.models import CodeBatch, CodeBatchItem
 from hub.codes.models import BatchStatus
 from hub.database import transaction
@@ -141,7 +142,8 @@ async def _failure_recorded(message: OutboxMessage, batch_id: str, step: str) ->
     except Exception:
         tries, most = message.attempts, message.max_attempts
         final = tries >= most
-        error = f"{step}: try {tries} of {most} failed" + ("; `hub outbox replay` runs it again" if final else "; retrying")
+        error = f"{step}: try {tries} of {most} failed" + (
+            "; `hub outbox replay` runs it again" if final else "; retrying")
         log.warning("code batch %s: %s", batch_id, error)
         await CodeBatch.filter(id=batch_id, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(
             error=error[:500], updated_at=clock.now(), **({"status": BatchStatus.FAILED} if final else {}))

@@ -23,9 +23,9 @@ from hub.codes.images.schemas import LogoOut, QrParams
 from hub.codes.models import Code
 from hub.codes.service import authorise
 from hub.codes.slugs import qr_url
+from hub.edge import APIRouter
 from hub.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge, problems
 from hub.schemas import DbId
-from hub.edge import APIRouter
 
 router = APIRouter(tags=["codes"])
 

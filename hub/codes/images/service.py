@@ -4,7 +4,7 @@ stored, read back and removed."""
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PIL import Image, UnidentifiedImageError
 
@@ -42,7 +42,7 @@ async def set_logo(*, store_id: int, png: bytes) -> tuple[int, int]:
     width, height = checked_png(png)
     if not await Store.exists(id=store_id):
         raise StoreNotFound(f"No store {store_id}")
-    if not await StoreLogo.filter(store_id=store_id).update(png=png, updated_at=datetime.now(timezone.utc)):
+    if not await StoreLogo.filter(store_id=store_id).update(png=png, updated_at=datetime.now(UTC)):
         await StoreLogo.create(store_id=store_id, png=png)
     return width, height
 

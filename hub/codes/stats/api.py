@@ -20,12 +20,12 @@ from hub.auth.service import Principal
 from hub.codes import service as codes
 from hub.codes.models import Code
 from hub.codes.service import CodeNotFound
+from hub.edge import APIRouter
 from hub.errors import Forbidden, problems
 from hub.events import stats
 from hub.events.stats import GroupBy, ScanFilter
 from hub.schemas import DbId
 from hub.staff.models import Staff
-from hub.edge import APIRouter
 
 router = APIRouter(tags=["stats"], responses=problems(401, 403, 422))
 

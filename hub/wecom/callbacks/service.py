@@ -8,7 +8,7 @@ twice (see hub/wecom/contacts/service.py), and a welcome code already used is no
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from connectors.wecom.errors import WecomError
 from hub.codes.models import Code
@@ -41,9 +41,9 @@ async def handle(fields: dict[str, str], *, receipt_id: int) -> str:
 
 def _event_time(fields: dict[str, str]) -> datetime:
     try:
-        return datetime.fromtimestamp(int(fields.get("CreateTime", "")), timezone.utc)
+        return datetime.fromtimestamp(int(fields.get("CreateTime", "")), UTC)
     except (ValueError, OverflowError, OSError):
-        return datetime.now(timezone.utc)  # the receipt's signature was fresh, so "now" is close
+        return datetime.now(UTC)  # the receipt's signature was fresh, so "now" is close
 
 
 async def _staff(fields: dict[str, str]) -> Staff | None:

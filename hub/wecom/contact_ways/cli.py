@@ -3,7 +3,7 @@ added to `hub wecom` by hub/wecom/cli.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -39,14 +39,15 @@ def sync(
 ) -> None:
     """Re-plan every store way now (after the minute tick was down), or push one code's way again."""
     from hub.database import transaction
-    from hub.wecom.contact_ways import replanning, service as contact_ways
+    from hub.wecom.contact_ways import replanning
+    from hub.wecom.contact_ways import service as contact_ways
 
     async def work() -> str:
         async with transaction():
             if code_id is not None:
                 way = await contact_ways.resync(code_id=code_id)
                 return f"Contact way {way.id} of code {code_id} is queued for WeCom"
-            synced = await replanning.replan(now=datetime.now(timezone.utc))
+            synced = await replanning.replan(now=datetime.now(UTC))
             return f"{len(synced)} store contact way(s) queued for a new user list"
 
     console.print(run(work))

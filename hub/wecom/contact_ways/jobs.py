@@ -6,13 +6,14 @@ delivering worker's clock: never for a moment before the change, even when clock
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hub.database import transaction
 from hub.jobs import periodic
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler
-from hub.wecom.contact_ways import replanning, service as contact_ways, sync
+from hub.wecom.contact_ways import replanning, sync
+from hub.wecom.contact_ways import service as contact_ways
 
 # Each tick looks back two minutes, so a tick that runs late or not at all misses no duty boundary;
 # planning a way twice is harmless (a sync is published only when the plan differs from WeCom's list).
@@ -27,7 +28,7 @@ def _last_try(message: OutboxMessage) -> bool:
 async def contact_way_sync(message: OutboxMessage) -> None:
     at = datetime.fromisoformat(message.payload["at"])
     await sync.sync(contact_way_id=message.payload["contact_way_id"],
-                    now=max(at, datetime.now(timezone.utc)), last_try=_last_try(message))
+                    now=max(at, datetime.now(UTC)), last_try=_last_try(message))
 
 
 @handler(contact_ways.DELETE_TOPIC)
@@ -38,6 +39,6 @@ async def contact_way_delete(message: OutboxMessage) -> None:
 @periodic(every_seconds=60)
 async def wecom_contact_ways_replan(ctx: dict) -> int:
     """Duty hours starting or ending, and midnight bringing capped staff back, reach WeCom within a minute."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     async with transaction():
         return len(await replanning.replan(now=now, since=now - REPLAN_LOOKBACK))

@@ -113,7 +113,8 @@ class ContactWayOut(BaseModel):
             qr_code=v.code.wecom_qr_code, applied_userids=list(w.applied_userids), last_error=w.last_error,
             synced_at=w.synced_at, plan_tier=v.plan.tier, welcome_text=w.welcome_text,
             welcome_link_url=w.welcome_link_url, welcome_link_title=w.welcome_link_title,
-            welcome_coupon_batch_id=w.welcome_coupon_batch_id, tag_names=list(w.tag_names), daily_cap=w.daily_cap, skip_verify=w.skip_verify, version=w.version,
+            welcome_coupon_batch_id=w.welcome_coupon_batch_id, tag_names=list(w.tag_names), daily_cap=w.daily_cap,
+            skip_verify=w.skip_verify, version=w.version,
             members=[
                 MemberOut(staff_id=m.staff.id, staff_no=m.staff.staff_no, name=m.staff.name,
                           wecom_userid=m.staff.wecom_userid, backup=m.backup, duty_hours=dict(m.duty_hours),

@@ -11,12 +11,12 @@ from fastapi import Query
 
 from hub.auth.deps import HumanKey
 from hub.auth.models import STORE_SCOPED_ROLES, Role
+from hub.edge import APIRouter
 from hub.errors import Forbidden, problems
 from hub.pagination import filter_given, paginate
 from hub.schemas import InTime, Page, PageQuery
 from hub.wecom.contacts.schemas import StaffContactOut
 from hub.wecom.models import ContactStatus, StaffContact
-from hub.edge import APIRouter
 
 router = APIRouter(prefix="/wecom", tags=["wecom"], responses=problems(401, 403, 422))
 Id = Annotated[int | None, Query(ge=1, le=2**31 - 1)]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 
 from connectors.wecom.errors import WecomError, WecomNotFound
-from hub.outbox.service import handler
 from hub.outbox.models import OutboxMessage
+from hub.outbox.service import handler
 from hub.wecom.connection import wecom_client
 
 log = logging.getLogger("hub.wecom.deliveries")  # the name the logs have carried (the module was deliveries)

@@ -2,12 +2,15 @@
 writes that may have reached WeCom are not repeated, every other errcode is a typed error."""
 
 from __future__ import annotations
+
 import socket
 import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+
 from connectors.wecom.client import WecomClient
 from connectors.wecom.errors import (
     WecomBusy,
@@ -21,7 +24,6 @@ from connectors.wecom.errors import (
 )
 from connectors.wecom.sandbox import ServedApp
 from connectors.wecom.tokens import MemoryTokenStore, token_cache_key
-
 
 API = "externalcontact/get_follow_user_list"
 

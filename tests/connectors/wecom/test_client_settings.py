@@ -1,8 +1,10 @@
 """``WecomClient.from_settings``: the hub's ``HUB_WECOM_*`` settings, tokens shared through Redis or the database."""
 
 from __future__ import annotations
+
 import pytest
 from redis.asyncio import Redis
+
 from connectors.wecom.client import WecomClient
 from connectors.wecom.models import WecomAccessToken
 from hub.settings import Settings, SettingsError

@@ -1,10 +1,10 @@
 """Contact ways ("contact me" QR codes) through the client, as the sandbox stores and answers them."""
 
 from __future__ import annotations
+
 import pytest
 
 from connectors.wecom.errors import WecomError, WecomNotFound
-
 
 STAFF = [{"userid": "zhangsan", "name": "张三"}, {"userid": "lisi", "name": "李四"}]
 

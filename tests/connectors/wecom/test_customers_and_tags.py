@@ -1,6 +1,7 @@
 """Customers (external contacts) and corp tags through the client, with the platform's answer shapes."""
 
 from __future__ import annotations
+
 import pytest
 
 from connectors.wecom.errors import WecomError, WecomNotFound

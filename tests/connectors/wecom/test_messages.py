@@ -1,12 +1,13 @@
 """Messages: welcome messages (once, within the window), group-send tasks and their results, app messages."""
 
 from __future__ import annotations
+
 import asyncio
 import time
+
 import pytest
 
 from connectors.wecom.errors import WecomError, WecomNotFound, WelcomeCodeUsed
-
 
 IMAGE = {"msgtype": "image", "image": {"media_id": "MEDIA_ID"}}
 

@@ -1,15 +1,17 @@
 """Staff web sign-in: the authorize URL, the sandbox's "sign in as" page, single-use codes, getuserinfo."""
 
 from __future__ import annotations
+
 import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
+
 import httpx
 import pytest
+
 from connectors.wecom.client import WecomClient
 from connectors.wecom.errors import WecomError
 from connectors.wecom.tokens import MemoryTokenStore
-
 
 REDIRECT = "http://hub.test/staff/signed-in?next=/staff/home"
 

@@ -1,14 +1,15 @@
 """Our own rate limit keeps calls under the platform's ceiling by waiting, in one process or across many."""
 
 from __future__ import annotations
+
 import asyncio
 import time
 from collections import Counter
+
 import pytest
 
 from connectors.wecom.errors import WecomRateLimited
 from connectors.wecom.ratelimit import MemoryRateLimiter, RedisRateLimiter
-
 
 API = "externalcontact/get_follow_user_list"
 WINDOW = 0.5  # seconds; the platform's is a minute, shortened so the tests wait little

@@ -2,14 +2,17 @@
 signed so that wechatpy, and a decryption written from WECOM.md, both read it."""
 
 from __future__ import annotations
+
 import base64
 import hashlib
 import struct
 import xml.etree.ElementTree as ET
+
 import httpx
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.enterprise.crypto import WeChatCrypto
+
 from connectors.wecom.errors import WecomNotFound
 
 

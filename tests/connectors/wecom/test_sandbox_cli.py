@@ -1,16 +1,18 @@
 """``hub sandbox wecom …``: the sandbox configured from the hub's settings, and customers played from a shell."""
 
 from __future__ import annotations
+
 import os
 import socket
 import subprocess
 import sys
 import time
+
 import httpx
 from typer.testing import CliRunner
+
 from connectors.wecom.sandbox.cli import app, sandbox_config
 from hub.settings import Settings
-
 
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 

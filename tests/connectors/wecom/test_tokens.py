@@ -1,15 +1,16 @@
 """Access tokens: fetched once per secret and shared through the store, refreshed when WeCom refuses them."""
 
 from __future__ import annotations
+
 import asyncio
 import hashlib
 import time
+
 import pytest
 
 from connectors.wecom.errors import WecomError, WecomTokenInvalid
 from connectors.wecom.models import WecomAccessToken
 from connectors.wecom.tokens import DatabaseTokenStore, MemoryTokenStore, RedisTokenStore, token_cache_key
-
 
 API = "externalcontact/get_follow_user_list"
 
@@ -140,7 +141,8 @@ class TestRedisFetchLock:
 
         from tests.processes import wait_until
 
-        store, raw, name = RedisTokenStore(redis_url, lock_seconds=1), Redis.from_url(redis_url), "hub:wecom:token-lock:k"
+        store, raw = RedisTokenStore(redis_url, lock_seconds=1), Redis.from_url(redis_url)
+        name = "hub:wecom:token-lock:k"
         try:
             async with store.lock("k"):
                 held_since = time.monotonic()
