@@ -9,7 +9,7 @@ change it is a ``Connection`` subclass overriding ``get_reset_query``; an open t
 back on release, by asyncpg itself.
 """
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 
 from hub.dbengine import guarded
 
@@ -20,4 +20,4 @@ class ConnectionWithoutSessionState(asyncpg.Connection):
 
 
 client_class = guarded("tortoise.backends.asyncpg")
-client_class.connection_class = ConnectionWithoutSessionState
+client_class.connection_class = ConnectionWithoutSessionState  # type: ignore[attr-defined]  # asyncpg's class
