@@ -5,8 +5,8 @@ route opens the unit of work (``hub.database.transaction``) around the whole han
 key's caller sends an Idempotency-Key, claims the key once the request is authenticated and validated,
 before the endpoint runs, and stores the answer in the same transaction (``hub.idempotency``); a repeat
 gets the first answer replayed as it was sent. The endpoint a key is bound to is the matched route's
-template, never a hand-typed name. Every route, reads included, runs
-inside ``writes_need_transaction()``, so a write that bypasses the unit of work fails loudly.
+template, never a hand-typed name. Every route, reads included, runs inside ``writes_need_transaction()``,
+so a write that bypasses the unit of work fails loudly.
 
 After-commit hooks (outbox deliveries) run once the transaction has committed, before the answer.
 """
@@ -36,7 +36,7 @@ from hub.middleware import route_template
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENCY_HEADER = "idempotency-key"
 _KEY = re.compile(idempotency.KEY_PATTERN)
-_BEARER = re.compile(r"^Bearer (hub_([A-Za-z0-9]+)_[A-Za-z0-9]+)$")
+_BEARER = re.compile(r"^Bearer (hub_([A-Za-z0-9]+)_[A-Za-z0-9]+)$")  # group 2: the key's prefix, the scope
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
