@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 
 from hub.modelbase import TimestampedModel
+
+if TYPE_CHECKING:
+    from coupons.models import Coupon
+    from hub.customers.models import Customer
 
 
 class ShareStatus(StrEnum):
@@ -21,12 +26,21 @@ class ShareStatus(StrEnum):
 # redeemed, locked nor shared again; accepting moves the coupon to to_customer.
 class CouponShare(TimestampedModel):
     id = fields.BigIntField(primary_key=True)
-    coupon = fields.ForeignKeyField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
+    coupon: fields.ForeignKeyRelation[Coupon] = fields.ForeignKeyField(
+        "hub.Coupon", related_name=False, on_delete=fields.RESTRICT
+    )
+    coupon_id: int
     token = fields.CharField(max_length=64, unique=True)
     status = fields.CharEnumField(ShareStatus, max_length=16, default=ShareStatus.PENDING)
     expires_at = fields.DatetimeField()
-    from_customer = fields.ForeignKeyField("hub.Customer", related_name=False, on_delete=fields.RESTRICT)
-    to_customer = fields.ForeignKeyField("hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT)
+    from_customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "hub.Customer", related_name=False, on_delete=fields.RESTRICT
+    )
+    from_customer_id: int
+    to_customer: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
+        "hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    to_customer_id: int | None
     accepted_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 

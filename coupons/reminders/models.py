@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from coupons.models import Coupon
+    from hub.staff.models import Staff
 
 
 class ReminderOutcome(StrEnum):
@@ -17,11 +22,17 @@ class ReminderOutcome(StrEnum):
 # One expiry reminder per coupon: which channel carried it, through whom, and what came of it.
 class CouponReminder(Model):
     id = fields.BigIntField(primary_key=True)
-    coupon = fields.OneToOneField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
+    coupon: fields.OneToOneRelation[Coupon] = fields.OneToOneField(
+        "hub.Coupon", related_name=False, on_delete=fields.RESTRICT
+    )
+    coupon_id: int
     channel = fields.CharField(max_length=16, default="")
     outcome = fields.CharEnumField(ReminderOutcome, max_length=16)
     reason = fields.CharField(max_length=255, default="")
-    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    staff_id: int | None
     provider_ref = fields.CharField(max_length=128, default="")  # e.g. WeCom's msgid of the message task
     created_at = fields.DatetimeField(auto_now_add=True)
 
