@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import F, Subquery
-
+from coupons import statements
 from coupons.models import Coupon, CouponLedger, CouponState, Operation
 from hub.errors import InvalidInput
 
@@ -54,12 +53,6 @@ async def replay(*, operation: Operation, request_id: str, coupon_id: int | None
     return Transition(entry=entry, coupon=coupon, replayed=True)
 
 
-def earlier_entry(*, operation: Operation, request_id: str) -> Subquery:
-    """The ledger row of an earlier copy of this request, as a column of a query that loads the coupon
-    anyway; ``replay`` answers from it in the rare case there is one."""
-    return Subquery(CouponLedger.filter(operation=operation, request_id=request_id).values("id"))
-
-
 async def record(*, coupon_id: int, operation: Operation, from_state: CouponState | None, to_state: CouponState,
                  actor: Actor, request_id: str, coupon: Coupon | None = None, **details: Any) -> Transition:
     """Append the ledger row of a transition that has just been applied, in the same transaction; the
@@ -76,9 +69,8 @@ async def apply(coupon: Coupon, *, operation: Operation, to_state: CouponState, 
                 **details: Any) -> Transition | None:
     """Move ``coupon`` from the state and version it was read in to ``to_state`` and append the ledger row;
     None when the coupon changed since (the caller decides what that means)."""
-    moved = await Coupon.filter(id=coupon.id, state=coupon.state, version=coupon.version, **(guard or {})).update(
-        state=to_state, version=F("version") + 1, updated_at=now, **(changes or {}))
-    if not moved:
+    if not await statements.move(coupon, to_state=to_state, changes={"updated_at": now, **(changes or {})},
+                                 guard=guard or {}):
         return None
     # The row is exactly the one read plus these changes (state and version guarded it): no need to read it.
     after = copy(coupon)

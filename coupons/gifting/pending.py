@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tortoise.expressions import Subquery
-
 from coupons.gifting.models import CouponShare, ShareStatus
 from hub.errors import Conflict
 
@@ -29,10 +27,3 @@ def being_gifted() -> CouponBeingGifted:
 async def refuse_if_shared(coupon_id: int, now: datetime) -> None:
     if await CouponShare.exists(coupon_id=coupon_id, status=ShareStatus.PENDING, expires_at__gt=now):
         raise being_gifted()
-
-
-def pending_share_of(*, code: str, now: datetime) -> Subquery:
-    """A pending share of the coupon with this code, as a column of a query that loads the coupon anyway
-    (one statement on the redemption's hot path instead of two)."""
-    return Subquery(CouponShare.filter(coupon__code=code, status=ShareStatus.PENDING, expires_at__gt=now)
-                    .limit(1).values("id"))

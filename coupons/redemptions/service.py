@@ -16,10 +16,11 @@ from tortoise.expressions import F
 
 from coupons import funnel
 from coupons.codes import normalise
-from coupons.gifting.pending import being_gifted, pending_share_of
-from coupons.ledger import Actor, Transition, apply, earlier_entry, replay, settle
+from coupons.gifting.pending import being_gifted
+from coupons.ledger import Actor, Transition, apply, replay, settle
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState, Operation
 from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions
+from coupons.statements import coupon_for_use
 from hub.database import dialect
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.products.models import Product
@@ -85,12 +86,11 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
     stored = normalise(code)
     if stored is None:
         raise InvalidInput.field("code", "is not a valid coupon code (check for a typo)")
-    coupon = await Coupon.filter(code=stored).select_related("batch").annotate(
-        earlier_id=earlier_entry(operation=operation, request_id=request_id),
-        pending_share_id=pending_share_of(code=stored, now=now)).first()
-    if coupon is None:
+    found = await coupon_for_use(code=stored, operation=operation, request_id=request_id, now=now)
+    if found is None:
         raise CouponNotFound("No coupon with this code")
-    if coupon.earlier_id is not None:
+    coupon = found.coupon
+    if found.earlier_id is not None:
         earlier = await replay(operation=operation, request_id=request_id, coupon_id=coupon.id)
         if earlier is not None:
             return coupon, earlier
@@ -99,7 +99,7 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
         raise CouponLocked("The coupon is held by another transaction until its lock is released or runs out")
     if state not in (CLAIMED, LOCKED):
         raise refused(f"The coupon is {state.value}")
-    if coupon.pending_share_id is not None:
+    if found.pending_share_id is not None:
         raise being_gifted()
     return coupon, None
 
