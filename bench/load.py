@@ -42,9 +42,10 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 class RawConnection:
-    """One keep-alive HTTP/1.1 connection sending the same GET (or the same few GETs in turn) again and again."""
+    """One keep-alive HTTP/1.1 connection sending the same GET (or the same few GETs in turn) again and again,
+    or whatever requests ``exchange`` is given."""
 
-    def __init__(self, host: str, port: int, request: bytes | list[bytes], start: int = 0) -> None:
+    def __init__(self, host: str, port: int, request: bytes | list[bytes] = b"", start: int = 0) -> None:
         self.host, self.port = host, port
         self.requests = request if isinstance(request, list) else [request]
         self.next = start % len(self.requests)
@@ -52,10 +53,14 @@ class RawConnection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def fetch(self) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         request = self.requests[self.next]
         self.next = (self.next + 1) % len(self.requests)
+        return await self.exchange(request)
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """Send one whole request (head and body) and read its answer: status and body."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         try:
             self.writer.write(request)
             head = await self.reader.readuntil(b"\r\n\r\n")

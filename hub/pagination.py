@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from tortoise.queryset import QuerySet
 
+from hub import rawsql
 from hub.schemas import Page
 
 T = TypeVar("T")
@@ -30,3 +31,14 @@ async def paginate(query: QuerySet, *, limit: int, after: int | None, to_out: Ca
     rows = rows[:limit]
     last = (rows[-1]["id"] if isinstance(rows[-1], dict) else rows[-1].id) if more and rows else None
     return Page[T](items=[to_out(r) for r in rows], next_after=last)
+
+
+async def sql_page(select: str, where: rawsql.Where, *, id_column: str, limit: int,
+                   after: int | None) -> tuple[list[dict], int | None]:
+    """One keyset page of a hand-written SELECT (``hub.rawsql``), for the hot lists: the rows as the driver
+    gives them, and the ``next_after`` of the following page."""
+    where.greater(id_column, after)
+    rows = await rawsql.fetch(f"{select}{where.sql()} ORDER BY {id_column} LIMIT ?", *where.values, limit + 1)
+    if len(rows) > limit:
+        return rows[:limit], rows[limit - 1]["id"]
+    return rows, None

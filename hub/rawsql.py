@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from enum import Enum
 from typing import Any, TypeVar
 
 from tortoise import Tortoise
@@ -21,7 +22,7 @@ M = TypeVar("M", bound=Model)
 _MARK = re.compile(r"\?")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1024)  # lists build a statement per combination of filters
 def _for_dialect(sql: str, dialect: str) -> str:
     """PostgreSQL numbers its placeholders ($1, $2, …); SQLite takes ``?`` as written."""
     if dialect != "postgres":
@@ -68,3 +69,41 @@ def table(model: type[Model]) -> str:
 def column(model: type[Model], field: str) -> str:
     """The column a model field is stored in (``batch`` → ``batch_id``)."""
     return model._meta.fields_db_projection[field]
+
+
+class Where:
+    """The conditions of a hand-written SELECT, each added only when its value is given (``None`` means
+    "any", as ``hub.pagination.filter_given``)."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.values: list[Any] = []
+
+    def equal(self, column: str, value: Any) -> Where:
+        if value is not None:
+            self.conditions.append(f"{column} = ?")
+            self.values.append(value.value if isinstance(value, Enum) else value)
+        return self
+
+    def any_of(self, column: str, values: list[int] | None) -> Where:
+        if values is not None:
+            self.conditions.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "1 = 0")
+            self.values.extend(values)
+        return self
+
+    def contains(self, column: str, text: str | None) -> Where:
+        """Case-insensitive substring, with ``%`` and ``_`` in the text taken literally."""
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            self.conditions.append(f"UPPER({column}) LIKE UPPER(?) ESCAPE '\\'")
+            self.values.append(f"%{escaped}%")
+        return self
+
+    def greater(self, column: str, value: Any) -> Where:
+        if value is not None:
+            self.conditions.append(f"{column} > ?")
+            self.values.append(value)
+        return self
+
+    def sql(self) -> str:
+        return f" WHERE {' AND '.join(self.conditions)}" if self.conditions else ""

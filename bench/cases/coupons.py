@@ -19,11 +19,11 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-
-import httpx
+from urllib.parse import urlsplit
 
 from bench.cases import case
 from bench.harness import Bench, BenchError, Figure, console, database, run_hub_cli
+from bench.load import RawConnection
 from bench.processes import postgres_dsn
 
 STOCK = 10_000_000
@@ -52,7 +52,7 @@ def coupons(bench: Bench) -> list[Figure]:
             for round_no in range(bench.options.rounds):
                 for who in (["hub", "baseline"] if round_no % 2 == 0 else ["baseline", "hub"]):
                     runner = hub_op if who == "hub" else base_op
-                    done, seconds = asyncio.run(_drive(runner, database_url, bench.options))
+                    done, seconds = asyncio.run(_drive(runner, database_url, bench.options, _address(hub_url)))
                     rates[who].append(done / seconds)
                     console.print(f"  round {round_no + 1}/{bench.options.rounds} {who:8} {label:26} "
                                   f"{done / seconds:8,.0f}/s ({done:,} in {seconds:.1f} s)")
@@ -74,41 +74,58 @@ def coupons(bench: Bench) -> list[Figure]:
         asyncio.run(_clean(database_url))
 
 
-async def _drive(op, database_url: str, options) -> tuple[int, float]:
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+async def _drive(op, database_url: str, options, hub_address: tuple[str, int]) -> tuple[int, float]:
     """Run ``op(worker_resources, n)`` from ``options.concurrency`` workers for ``options.max_seconds``."""
     import asyncpg
 
     pool = await asyncpg.create_pool(postgres_dsn(database_url), min_size=options.concurrency,
                                      max_size=options.concurrency)
-    limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
     counter = itertools.count()
     done = 0
-    async with httpx.AsyncClient(timeout=30, limits=limits, trust_env=False) as http:
-        deadline = time.perf_counter() + options.max_seconds
-        started = time.perf_counter()
+    deadline = time.perf_counter() + options.max_seconds
+    started = time.perf_counter()
 
-        async def worker() -> None:
-            nonlocal done
+    async def worker() -> None:
+        nonlocal done
+        connection = RawConnection(*hub_address)  # opened by the first request; the baseline never sends one
+        try:
             while time.perf_counter() < deadline:
-                if not await op(http, pool, next(counter)):
+                if not await op(connection, pool, next(counter)):
                     return  # ran out of coupons to redeem
                 done += 1
+        finally:
+            await connection.close()
 
-        await asyncio.gather(*(worker() for _ in range(options.concurrency)))
-        seconds = time.perf_counter() - started
+    await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+    seconds = time.perf_counter() - started
     await pool.close()
     return done, seconds
+
+
+def _post(url: str, body: dict, headers: dict[str, str]) -> bytes:
+    """One JSON POST as bytes for ``RawConnection.exchange`` (httpx costs the client over a millisecond of
+    CPU a request, taken from the same 2 cores as the servers: bench/load.py)."""
+    parts = urlsplit(url)
+    data = json.dumps(body).encode()
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n{head}\r\n").encode() + data
 
 
 def _hub_claims(hub_url: str, bench: Bench, seeded: dict):
     url = f"{hub_url}/api/v1/coupons/batches/{seeded['hub_batch']}/claims"
     customers = seeded["customers"]
 
-    async def op(http, pool, n: int) -> bool:
-        answer = await http.post(url, json={"customer_id": customers[n % len(customers)], "channel": "app"},
-                                 headers={**bench.hub.auth, "Idempotency-Key": uuid.uuid4().hex})
-        if answer.status_code != 201:
-            raise BenchError(f"claim answered {answer.status_code}: {answer.text[:300]}")
+    async def op(http: RawConnection, pool, n: int) -> bool:
+        status, body = await http.exchange(_post(url, {"customer_id": customers[n % len(customers)], "channel": "app"},
+                                                 {**bench.hub.auth, "Idempotency-Key": uuid.uuid4().hex}))
+        if status != 201:
+            raise BenchError(f"claim answered {status}: {body[:300]!r}")
         return True
 
     return op
@@ -119,7 +136,7 @@ def _sql_claims(seeded: dict):
 
     customers, batch, key_id = seeded["customers"], seeded["base_batch"], seeded["key_id"]
 
-    async def op(http, pool, n: int) -> bool:
+    async def op(http: RawConnection, pool, n: int) -> bool:
         customer = customers[n % len(customers)]
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT id FROM customer WHERE id = $1 FOR UPDATE", customer)
@@ -148,14 +165,14 @@ def _hub_redemptions(hub_url: str, seeded: dict, pos_key: str):
     url = f"{hub_url}/api/v1/coupons/redemptions"
     codes, position = seeded["hub_codes"], itertools.count()  # each coupon once, across rounds
 
-    async def op(http, pool, _n: int) -> bool:
+    async def op(http: RawConnection, pool, _n: int) -> bool:
         n = next(position)
         if n >= len(codes):
             return False
-        answer = await http.post(url, json={"code": codes[n], "spend_fen": SPEND_FEN},
-                                 headers={"Authorization": f"Bearer {pos_key}", "Idempotency-Key": uuid.uuid4().hex})
-        if answer.status_code != 200:
-            raise BenchError(f"redemption answered {answer.status_code}: {answer.text[:300]}")
+        headers = {"Authorization": f"Bearer {pos_key}", "Idempotency-Key": uuid.uuid4().hex}
+        status, body = await http.exchange(_post(url, {"code": codes[n], "spend_fen": SPEND_FEN}, headers))
+        if status != 200:
+            raise BenchError(f"redemption answered {status}: {body[:300]!r}")
         return True
 
     return op
@@ -165,7 +182,7 @@ def _sql_redemptions(seeded: dict):
     codes, store_id, key_id = seeded["base_codes"], seeded["store_id"], seeded["key_id"]
     position = itertools.count()  # each coupon once, across rounds
 
-    async def op(http, pool, _n: int) -> bool:
+    async def op(http: RawConnection, pool, _n: int) -> bool:
         n = next(position)
         if n >= len(codes):
             return False

@@ -9,7 +9,6 @@ from hub.auth.models import STORE_SCOPED_ROLES, Role
 from hub.auth.service import Principal
 from hub.edge import APIRouter
 from hub.errors import problems
-from hub.pagination import paginate
 from hub.regions.service import region_ids_under
 from hub.schemas import DbId, Page, PageQuery, SearchText
 from hub.stores import service
@@ -33,9 +32,12 @@ async def list_stores(
 ) -> Page[StoreOut]:
     region_ids = await region_ids_under(region_id) if region_id is not None else None
     own_store = key.store_id if key.role in STORE_SCOPED_ROLES else None
-    query = service.list_stores(region_ids=region_ids, kind=kind, active=active, q=q, store_id=own_store)
-    return await paginate(query, limit=page.limit, after=page.after, to_out=StoreOut.model_validate,
-                          columns=service.LIST_COLUMNS)
+    rows, next_after = await service.list_stores(region_ids=region_ids, kind=kind, active=active, q=q,
+                                                 store_id=own_store, limit=page.limit, after=page.after)
+    return StorePage.model_validate({"items": rows, "next_after": next_after})  # one validation of the page
+
+
+StorePage = Page[StoreOut]
 
 
 @router.get("/{store_id}", summary="One store", responses=problems(404))

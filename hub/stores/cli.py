@@ -19,7 +19,6 @@ def list_stores(
     from hub.errors import InvalidInput
     from hub.regions.models import Region
     from hub.regions.service import region_ids_under
-    from hub.stores.service import LIST_COLUMNS
     from hub.stores.service import list_stores as query_stores
 
     async def rows():
@@ -29,9 +28,9 @@ def list_stores(
             if found is None:
                 raise InvalidInput.field("region", f"no region {region}")
             region_ids = await region_ids_under(found.id)
-        stores = await query_stores(region_ids=region_ids, q=q).order_by("id").limit(limit + 1).values(**LIST_COLUMNS)
+        stores, _ = await query_stores(region_ids=region_ids, q=q, limit=limit + 1)
         return [
-            {"id": s["id"], "code": s["code"], "name": s["name"], "kind": s["kind"].value, "region": s["region_code"],
+            {"id": s["id"], "code": s["code"], "name": s["name"], "kind": str(s["kind"]), "region": s["region_code"],
              "active": "yes" if s["active"] else "no"}
             for s in stores
         ]
