@@ -13,6 +13,7 @@ from typing import Any
 
 from coupons import statements
 from coupons.models import Coupon, CouponLedger, CouponState, Operation
+from hub import rawsql
 from hub.errors import InvalidInput
 
 
@@ -57,27 +58,34 @@ async def record(*, coupon_id: int, operation: Operation, from_state: CouponStat
                  actor: Actor, request_id: str, coupon: Coupon | None = None, **details: Any) -> Transition:
     """Append the ledger row of a transition that has just been applied, in the same transaction; the
     coupon as it is now is read again unless the caller has it (with its batch)."""
-    entry = await CouponLedger.create(
-        coupon_id=coupon_id, operation=operation, from_state=from_state, to_state=to_state,
-        actor_key_id=actor.key_id, actor_role=actor.role, request_id=request_id, **details,
-    )
+    entry = await rawsql.insert(CouponLedger, **_entry(
+        coupon_id=coupon_id, operation=operation, from_state=from_state, to_state=to_state, actor=actor,
+        request_id=request_id, **details))
     return Transition(entry=entry, coupon=coupon if coupon is not None else await load_coupon(coupon_id))
 
 
 async def apply(coupon: Coupon, *, operation: Operation, to_state: CouponState, actor: Actor, request_id: str,
                 now: datetime, changes: dict[str, Any] | None = None, guard: dict[str, Any] | None = None,
                 **details: Any) -> Transition | None:
-    """Move ``coupon`` from the state and version it was read in to ``to_state`` and append the ledger row;
-    None when the coupon changed since (the caller decides what that means)."""
-    if not await statements.move(coupon, to_state=to_state, changes={"updated_at": now, **(changes or {})},
-                                 guard=guard or {}):
+    """Move ``coupon`` from the state and version it was read in to ``to_state`` and append the ledger row
+    (one round trip on PostgreSQL); None when the coupon changed since (the caller decides what that means)."""
+    changes = {"updated_at": now, **(changes or {})}
+    update, values = statements.move(coupon, to_state=to_state, changes=changes, guard=guard or {})
+    entry = await rawsql.insert_if_changed(update, values, CouponLedger, created_at=now, **_entry(
+        coupon_id=coupon.id, operation=operation, from_state=coupon.state, to_state=to_state, actor=actor,
+        request_id=request_id, **details))
+    if entry is None:
         return None
     # The row is exactly the one read plus these changes (state and version guarded it): no need to read it.
     after = copy(coupon)
-    for name, value in {"state": to_state, "version": coupon.version + 1, "updated_at": now, **(changes or {})}.items():
+    for name, value in {"state": to_state, "version": coupon.version + 1, **changes}.items():
         setattr(after, name, value)
-    return await record(coupon_id=coupon.id, operation=operation, from_state=coupon.state, to_state=to_state,
-                        actor=actor, request_id=request_id, coupon=after, **details)
+    return Transition(entry=entry, coupon=after)
+
+
+def _entry(*, actor: Actor, **columns: Any) -> dict[str, Any]:
+    """A ledger row's columns: ``details`` name them already (``store_id``, ``amount_fen``, ``detail``…)."""
+    return {"actor_key_id": actor.key_id, "actor_role": actor.role, **columns}
 
 
 async def settle(done: Transition | None, *, operation: Operation, request_id: str, coupon: Coupon,

@@ -60,13 +60,14 @@ def _move_sql(changed: tuple[str, ...], guarded: tuple[str, ...]) -> str:
             f'WHERE "id" = ? AND "state" = ? AND "version" = ?{conditions}')
 
 
-async def move(coupon: Coupon, *, to_state: CouponState, changes: dict[str, Any], guard: dict[str, Any]) -> bool:
-    """Move the coupon from the state and version it was read in, with ``changes``, when ``guard`` still
-    holds (``{"valid_until__gt": now}``, ``{"owner_id": 7}``); False when another request changed it first."""
-    sql = _move_sql(tuple(changes), tuple(guard))
-    changed = await rawsql.execute(sql, to_state.value, *(_db(value) for value in changes.values()), coupon.id,
-                                   coupon.state.value, coupon.version, *(_db(value) for value in guard.values()))
-    return changed == 1
+def move(coupon: Coupon, *, to_state: CouponState, changes: dict[str, Any],
+         guard: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The UPDATE that moves the coupon from the state and version it was read in, with ``changes``, when
+    ``guard`` still holds (``{"valid_until__gt": now}``, ``{"owner_id": 7}``); it changes no row when another
+    request changed the coupon first. Run by ``coupons.ledger.apply`` with the ledger row it appends."""
+    return _move_sql(tuple(changes), tuple(guard)), [
+        to_state.value, *(_db(value) for value in changes.values()), coupon.id, coupon.state.value, coupon.version,
+        *(_db(value) for value in guard.values())]
 
 
 def _db(value: Any) -> Any:

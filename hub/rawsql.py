@@ -18,8 +18,11 @@ from typing import Any, TypeVar
 from tortoise import Tortoise
 from tortoise.models import Model
 
+from hub import clock
+
 M = TypeVar("M", bound=Model)
 _MARK = re.compile(r"\?")
+_LENGTH = re.compile(r"\(\d+\)")
 
 
 @functools.lru_cache(maxsize=1024)  # lists build a statement per combination of filters
@@ -107,3 +110,63 @@ class Where:
 
     def sql(self) -> str:
         return f" WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
+
+
+@functools.cache
+def _insert_plan(model: type[Model]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The columns an INSERT of ``model`` writes (all but a generated key) and their fields."""
+    meta = model._meta
+    names = tuple(sorted(name for name in meta.db_fields if not (name == meta.db_pk_column and meta.pk.generated)))
+    return names, tuple(meta.fields_map[meta.fields_db_projection_reverse[name]] for name in names)
+
+
+def _row_values(model: type[Model], values: dict[str, Any]) -> tuple[tuple[str, ...], list[Any]]:
+    """Every column's value as the driver takes it: the given ones, else the field's default (Tortoise's own
+    conversions: enums to text, JSON to text)."""
+    names, fields = _insert_plan(model)
+    row = []
+    for name, field in zip(names, fields, strict=True):
+        if name in values:
+            value = values[name]
+        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = clock.now()
+        else:
+            value = field.default() if callable(field.default) else field.default
+        row.append(field.to_db_value(value, model))
+    return names, row
+
+
+@functools.cache
+def _insert_sql(model: type[Model], source: str) -> str:
+    names, fields = _insert_plan(model)
+    columns = ", ".join(f'"{name}"' for name in names)
+    if source == "values":
+        return f"INSERT INTO {table(model)} ({columns}) VALUES ({', '.join('?' * len(names))}) RETURNING id"  # noqa: S608  names from the model's metadata
+    # INSERT … SELECT: PostgreSQL types a bare parameter in a select list as text, so each says its type.
+    # Without a length: a cast to VARCHAR(n) would cut a longer value instead of refusing it.
+    typed = ", ".join(f"?::{_LENGTH.sub('', field.get_for_dialect('postgres', 'SQL_TYPE'))}" for field in fields)
+    return f"INSERT INTO {table(model)} ({columns}) SELECT {typed} FROM changed RETURNING id"  # noqa: S608  as above
+
+
+async def insert(model: type[M], **values: Any) -> M:
+    """Insert one row (``values`` by column name, e.g. ``coupon_id``; the others take their defaults) and
+    return it as a model, without Tortoise building the instance and the statement first."""
+    names, row = _row_values(model, values)
+    found = await fetch(_insert_sql(model, "values"), *row)
+    return model._init_from_db(id=found[0]["id"], **dict(zip(names, row, strict=True)))
+
+
+async def insert_if_changed(update: str, update_values: list[Any], model: type[M], **values: Any) -> M | None:
+    """Run ``update`` and, when it changed a row, insert one row of ``model``: a compare-and-set and its
+    record. One statement on PostgreSQL (a data-modifying CTE, one round trip); two on SQLite, which has
+    none. None when the update changed nothing (and nothing was inserted)."""
+    connection = _connection()
+    if connection.capabilities.dialect != "postgres":
+        if await execute(update, *update_values) != 1:
+            return None
+        return await insert(model, **values)
+    names, row = _row_values(model, values)
+    found = await fetch(f"WITH changed AS ({update} RETURNING 1) {_insert_sql(model, 'select')}", *update_values, *row)
+    if not found:
+        return None
+    return model._init_from_db(id=found[0]["id"], **dict(zip(names, row, strict=True)))
