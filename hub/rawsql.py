@@ -38,6 +38,10 @@ def _connection():
     return Tortoise.get_connection("default")
 
 
+def dialect() -> str:
+    return _connection().capabilities.dialect
+
+
 async def fetch(sql: str, *values: Any) -> list[dict]:
     """The rows of one statement, as dicts of column → value as the driver gives them."""
     connection = _connection()

@@ -11,24 +11,26 @@ day's counter row), so concurrent claims queue instead of deadlocking:
 - the daily cap is the same conditional increment on that day's counter row.
 
 A refusal raises, and the caller's transaction rolls every increment back. Issuing to a known customer
-(``coupons.issues``) takes its stock through the very same ``take_stock``.
+(``coupons.issues``) takes its stock through the very same ``take_for_person``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from coupons import funnel
-from coupons.batches.service import ACTIVE, BatchWrongStatus, get_batch
+from coupons import funnel, statements
+from coupons.batches.service import ACTIVE, BatchNotFound, BatchWrongStatus
 from coupons.codes import new_code
 from coupons.ledger import Actor, Transition, record, replay
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponBatchDay, CouponState, Operation
 from coupons.partner_codes import service as partner_codes
 from coupons.rules import validity_from_claim
+from hub import rawsql
 from hub.customers.models import Customer
-from hub.customers.service import CustomerNotFound, lock_live
+from hub.customers.service import CustomerMerged, CustomerNotFound
 from hub.errors import Conflict, InvalidInput
 from hub.events.attribution import Attribution
 from hub.events.service import attribution_for
@@ -80,58 +82,70 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
     and the coupon's later events carry, is ``attribution`` when the caller knows it already (a signed claim
     link names its code), else read from a link ``token`` or the ``visitor_id``'s last touch."""
     now = now or datetime.now(UTC)
-    owner_id, earlier = await begin_for_person(operation=Operation.CLAIM, batch_id=batch_id,
-                                               customer_id=customer_id, request_id=request_id)
-    if earlier is not None:
-        return earlier
-    batch, valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
+    taken = await take_for_person(operation=Operation.CLAIM, batch_id=batch_id, customer_id=customer_id,
+                                  request_id=request_id, now=now)
+    if isinstance(taken, Transition):
+        return taken  # this request ran before: its first answer
     if attribution is None:
         attribution = await attribution_for(visitor_id=visitor_id, token=token)  # a valid token, else the last touch
-    coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=owner_id, state=CouponState.CLAIMED,
-                                 valid_from=valid_from, valid_until=valid_until, claimed_at=now,
+    coupon = await rawsql.insert(Coupon, code=new_code(), batch_id=batch_id, owner_id=taken.owner_id,
+                                 state=CouponState.CLAIMED, valid_from=taken.valid_from, valid_until=taken.valid_until,
+                                 claimed_at=now, created_at=now, updated_at=now,
                                  attribution=attribution.to_json() if attribution else None)
-    if batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
+    if taken.batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
         await partner_codes.assign(coupon=coupon)
-    coupon.batch = batch  # the row just written, with the batch read above: no need to read it back
+    coupon.batch = taken.batch  # the row just written, with the batch read above: no need to read it back
     done = await record(coupon_id=coupon.id, operation=Operation.CLAIM, from_state=None, to_state=CouponState.CLAIMED,
                         actor=actor, request_id=request_id, coupon=coupon, channel=channel)
     await funnel.record(done, at=now)
     return done
 
 
-async def begin_for_person(*, operation: Operation, batch_id: int, customer_id: int,
-                           request_id: str) -> tuple[int, Transition | None]:
-    """The person's live customer id, locked for the rest of the transaction, and the first answer of this
-    request if it already happened."""
-    owner_id = await live_id(customer_id)
-    await lock_live(owner_id)  # serialises this person's claims; a merge meanwhile is a 409 to retry
-    earlier = await replay(operation=operation, request_id=request_id, batch_id=batch_id)
-    if earlier is not None and earlier.coupon.owner_id not in await person_ids(owner_id):
-        raise InvalidInput.field("request_id", "was already used for another customer")
-    return owner_id, earlier
+@dataclass(frozen=True)
+class Taken:
+    """One coupon of stock taken for a person: the batch, and the validity of a coupon claimed now."""
+
+    owner_id: int
+    batch: CouponBatch
+    valid_from: datetime
+    valid_until: datetime
 
 
-async def take_stock(*, batch_id: int, owner_id: int, now: datetime) -> tuple[CouponBatch, datetime, datetime]:
-    """Take one coupon of the batch's stock (and of today's cap) for the person living on ``owner_id``,
-    whose customer row the caller holds locked; returns the batch and the validity of a coupon claimed ``now``.
-
-    Every coupon the person holds of the batch counts against the limit, issued and unclaimed ones too."""
-    batch = await get_batch(batch_id=batch_id)
+async def take_for_person(*, operation: Operation, batch_id: int, customer_id: int, request_id: str,
+                          now: datetime) -> Taken | Transition:
+    """Lock the person behind ``customer_id`` for the rest of the transaction, then answer with this
+    request's first outcome if it ran before, else take one coupon of the batch's stock (and of today's
+    cap) for them. Every coupon the person holds of the batch counts against the limit, issued and
+    unclaimed ones too."""
+    person = await statements.lock_person(customer_id)
+    if person is None:
+        raise CustomerNotFound(f"No customer {customer_id}")
+    if person.merged_into_id is not None:  # merged while this claim waited for the row: retry on the survivor
+        raise CustomerMerged(f"Customer {person.live_id} was merged into customer {person.merged_into_id}")
+    owner_id = person.live_id
+    found = await statements.batch_for_claim(batch_id=batch_id, owner_id=owner_id, operation=operation,
+                                             request_id=request_id)
+    if found is None:
+        raise BatchNotFound(f"No coupon batch {batch_id}")
+    if found.earlier_id is not None:
+        earlier = await replay(operation=operation, request_id=request_id, batch_id=batch_id)
+        if earlier is not None:
+            if earlier.coupon.owner_id not in await person_ids(owner_id):
+                raise InvalidInput.field("request_id", "was already used for another customer")
+            return earlier
+    batch = found.batch
     if batch.status != ACTIVE:
         raise BatchWrongStatus(f"Coupon batch {batch_id} is {batch.status.value}; only an active batch can be claimed")
     valid_from, valid_until = validity_from_claim(batch, now)
     if valid_until <= now:
         raise BatchOver(f"Coupon batch {batch_id} was valid until {valid_until.isoformat()}")
-    held = await Coupon.filter(batch_id=batch_id, owner_id__in=await person_ids(owner_id)).count()
-    if held >= batch.per_customer_limit:
-        raise PerCustomerLimitReached(f"Customer {owner_id} holds {held} of at most {batch.per_customer_limit}")
-    taken = await CouponBatch.filter(id=batch_id, status=ACTIVE, issued_count__lt=F("total_quantity")).update(
-        issued_count=F("issued_count") + 1)
-    if not taken:
+    if found.held >= batch.per_customer_limit:
+        raise PerCustomerLimitReached(f"Customer {owner_id} holds {found.held} of at most {batch.per_customer_limit}")
+    if not await statements.take_one(batch_id):
         raise OutOfStock(f"All {batch.total_quantity} coupons of batch {batch_id} are issued")
     if batch.daily_cap is not None:
         await _count_today(batch, now)
-    return batch, valid_from, valid_until
+    return Taken(owner_id, batch, valid_from, valid_until)
 
 
 async def _count_today(batch: CouponBatch, now: datetime) -> None:

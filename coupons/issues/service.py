@@ -1,6 +1,6 @@
 """Issuing a coupon to a known customer (an offer, a welcome message), and that customer claiming it.
 
-An issued coupon takes its stock exactly like a claim (``claims.take_stock``: stock, daily cap and the
+An issued coupon takes its stock exactly like a claim (``claims.take_for_person``: stock, daily cap and the
 per-person limit under the person's row lock), so issuing can never hand out more than a claim could.
 Its validity starts when the customer claims it: until then it carries the validity it would have if
 claimed at the issue (so an issued coupon of an "N days" batch nobody claims lapses after N days), and
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from coupons import funnel
-from coupons.claims.service import begin_for_person, is_same_person, take_stock
+from coupons.claims.service import is_same_person, take_for_person
 from coupons.codes import new_code
 from coupons.ledger import Actor, Transition, apply, record, replay, settle
 from coupons.models import BatchKind, Coupon, CouponState, Operation
@@ -37,14 +37,13 @@ async def issue(*, batch_id: int, customer_id: int, channel: str, request_id: st
     """One coupon of an active batch for the person behind ``customer_id``, left ``issued`` until they
     claim it; ``channel`` (the offer's or the welcome message's) is kept in the ledger."""
     now = now or datetime.now(UTC)
-    owner_id, earlier = await begin_for_person(operation=Operation.ISSUE, batch_id=batch_id,
-                                               customer_id=customer_id, request_id=request_id)
-    if earlier is not None:
-        return earlier
-    batch, valid_from, valid_until = await take_stock(batch_id=batch_id, owner_id=owner_id, now=now)
-    coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=owner_id, state=ISSUED,
-                                 valid_from=valid_from, valid_until=valid_until)
-    if batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
+    taken = await take_for_person(operation=Operation.ISSUE, batch_id=batch_id, customer_id=customer_id,
+                                  request_id=request_id, now=now)
+    if isinstance(taken, Transition):
+        return taken  # this request ran before: its first answer
+    coupon = await Coupon.create(code=new_code(), batch_id=batch_id, owner_id=taken.owner_id, state=ISSUED,
+                                 valid_from=taken.valid_from, valid_until=taken.valid_until)
+    if taken.batch.kind == BatchKind.EQUITY:  # the coupon takes its code from the partner's pool
         await partner_codes.assign(coupon=coupon)
     return await record(coupon_id=coupon.id, operation=Operation.ISSUE, from_state=None, to_state=ISSUED,
                         actor=actor, request_id=request_id, channel=channel)
