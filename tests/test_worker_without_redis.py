@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from hub import jobs
 from hub.database import transaction
@@ -34,7 +35,7 @@ async def _workers_polling(redis_url: str) -> bool:
     redis = Redis.from_url(redis_url)
     try:
         return all([await redis.exists("hub:jobs:health-check"), await redis.exists("hub:urgent:health-check")])
-    except OSError:
+    except (OSError, RedisError):  # the redis-server just started is not listening yet
         return False
     finally:
         await redis.aclose()
