@@ -7,11 +7,12 @@ Callers own the transaction (``hub.database.transaction()``), as everywhere.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
 
+from hub import clock
 from hub.events import hooks
 from hub.events.attribution import Attribution
 from hub.events.models import Event, EventType, Visitor
@@ -23,7 +24,7 @@ async def record_event(*, type: EventType | str, customer_id: int | None = None,
     """Insert one funnel event carrying ``attribution`` in its columns (see ``attribution_for``)."""
     columns = attribution.columns() if attribution else {}
     return await Event.create(
-        type=EventType(type), occurred_at=occurred_at or datetime.now(UTC), customer_id=customer_id,
+        type=EventType(type), occurred_at=occurred_at or clock.now(), customer_id=customer_id,
         visitor_id=visitor_id or (attribution.visitor_id if attribution else None), counted=counted,
         props=props or {}, **{k: v for k, v in columns.items() if v is not None},
     )
@@ -54,7 +55,7 @@ async def attribution_for(*, visitor_id: str | None = None, token: str | None = 
 async def identify_visitor(*, visitor_id: str, customer_id: int) -> Visitor:
     """Tie a visitor to a customer; all the customer's visitors then share its earliest first touch and
     latest last touch. A visitor never seen before is kept too, so its later scans land on the customer."""
-    now = datetime.now(UTC)
+    now = clock.now()
     visitor, created = await Visitor.get_or_create(visitor_id=visitor_id, defaults={
         "first_at": now, "last_at": now, "customer_id": customer_id})
     if not created:
