@@ -94,8 +94,10 @@ async def wait_for_redis(settings: Settings, *, stop: asyncio.Event) -> bool:
     ``REDIS_WAIT_FIRST_SECONDS`` up to ``REDIS_WAIT_MAX_SECONDS``, so a worker started before Redis (a
     container started first, Redis restarting) begins working within seconds of Redis answering.
     """
+    if not settings.redis_url:
+        raise RuntimeError("hub worker needs HUB_REDIS_URL")
     redis = _redis_client(settings)
-    where = _where(settings)
+    where = _where(settings.redis_url)
     delay, misses = REDIS_WAIT_FIRST_SECONDS, 0
     try:
         while not stop.is_set():
@@ -117,9 +119,9 @@ async def wait_for_redis(settings: Settings, *, stop: asyncio.Event) -> bool:
         await redis.aclose()
 
 
-def _where(settings: Settings) -> str:
+def _where(redis_url: str) -> str:
     """Redis's address for the log: host, port and database, never the password."""
-    redis = RedisSettings.from_dsn(settings.redis_url)
+    redis = RedisSettings.from_dsn(redis_url)
     return redis.unix_socket_path or f"{redis.host}:{redis.port}/{redis.database}"
 
 
