@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -10,6 +9,7 @@ from fastapi import Path
 from coupons.ledger import Actor, Transition
 from coupons.rules import effective_state
 from coupons.schemas import TransitionOut
+from hub import clock
 from hub.auth.deps import require
 from hub.auth.models import Role
 from hub.auth.service import Principal
@@ -39,7 +39,7 @@ def actor_of(key: Principal) -> Actor:
 
 
 def transition_out(transition: Transition) -> TransitionOut:
-    return TransitionOut.of(transition, effective_state(transition.coupon, datetime.now(UTC)))
+    return TransitionOut.of(transition, effective_state(transition.coupon, clock.now()))
 
 
 async def _store_of(key: Principal, store_id: int | None) -> int:

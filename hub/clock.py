@@ -20,6 +20,11 @@ def now() -> datetime:
     return _frozen.get() or datetime.now(UTC)
 
 
+def unix() -> float:
+    """``now()`` in Unix seconds, for code that keeps times as numbers (signed tokens, the public link)."""
+    return now().timestamp()
+
+
 @contextmanager
 def frozen(at: datetime) -> Iterator[datetime]:
     """Fix ``now()`` at ``at`` (an aware datetime) inside the block."""

@@ -1,26 +1,28 @@
 """Tortoise ORM set-up, and the one transaction helper every write goes through.
 
-``transaction()`` is the unit of work: the edge that opens it (``hub.edge`` for a request, the job
-runner for a job) owns the commit, services only run inside it. Work that must happen only once the
+``transaction()`` is the unit of work: the edge that opens it (``hub.edge`` for a request, the job's own
+code for a job) owns the commit, services only run inside it. Work that must happen only once the
 change is durable (enqueueing outbox deliveries) is registered with ``after_commit`` and runs after
 the outermost block commits.
 
-Inside ``writes_need_transaction()`` (every request and every job) an INSERT, UPDATE or DELETE sent
-outside a transaction raises ``WriteOutsideTransaction``: the engine in ``hub.dbengine`` checks each
-statement, so the rule is held by the code, not by review.
+Inside ``writes_need_transaction()`` (every request, and every job through ``job_edge()``) an INSERT,
+UPDATE or DELETE sent outside a transaction raises ``WriteOutsideTransaction``: the engine in
+``hub.dbengine`` checks each statement, so the rule is held by the code, not by review.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import get_connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -142,7 +144,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
 @contextmanager
-def writes_need_transaction():
+def writes_need_transaction() -> Iterator[None]:
     """Within this block a write outside ``transaction()`` raises (the edge wraps requests and jobs)."""
     token = _writes_need_transaction.set(True)
     try:
@@ -152,14 +154,29 @@ def writes_need_transaction():
 
 
 @contextmanager
-def bare_writes_allowed():
-    """Jobs run here for now: an in-process job started from a request must not inherit its guard, and
-    some jobs still claim rows with a lone conditional UPDATE (see docs/architecture.md, the edge)."""
-    token = _writes_need_transaction.set(False)
+def job_edge() -> Iterator[None]:
+    """The rules every job runs under, wherever it was enqueued from: no unit of work open, and writes only
+    inside ``transaction()``.
+
+    An in-process job is an asyncio task, and a task starts with a copy of its creator's context variables:
+    enqueued while a transaction was open, it would see that unit of work as its own and Tortoise's
+    transaction client as its connection, and write into (or after) someone else's transaction. The frozen
+    clock (``hub.clock``) is inherited on purpose and left alone.
+    """
+    connections = get_connections()
+    client = connections.get("default")
+    root = client
+    while isinstance(root, TransactionalDBClient):
+        root = root._parent
+    connection_token = connections.set("default", root) if root is not client else None
+    uow_token = _current.set(None)
+    guard_token = _writes_need_transaction.set(True)
     try:
         yield
     finally:
-        _writes_need_transaction.reset(token)
+        _writes_need_transaction.reset(guard_token)
+        _current.reset(uow_token)
+        connections.reset(connection_token)
 
 
 def check_bare_write(sql: str) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated
 
 import typer
 
+from hub import clock
 from hub.cli.common import console, fail, run, table_rows
 
 app = typer.Typer(no_args_is_help=True)
@@ -15,7 +15,6 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("status")
 def status() -> None:
     """Receipts by source and status, and how long the oldest pending one has waited."""
-    from datetime import datetime
 
     from tortoise.functions import Count
 
@@ -32,7 +31,7 @@ def status() -> None:
                 row["oldest"] = await pending.order_by("received_at").first().values_list("received_at", flat=True)
         return rows
 
-    now = datetime.now(UTC)
+    now = clock.now()
     table_rows(
         [
             {

@@ -151,7 +151,8 @@ class DatabaseTokenStore:
         )
 
     async def invalidate(self, key: str, token: str) -> None:
-        await WecomAccessToken.filter(cache_key=key, token=token).update(token="")
+        async with transaction():  # a job or request calls WeCom outside any transaction (CONTRIBUTING.md)
+            await WecomAccessToken.filter(cache_key=key, token=token).update(token="")
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:

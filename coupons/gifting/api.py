@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from coupons.deps import (
     ClaimerKey,
     CodeInPath,
@@ -13,13 +11,14 @@ from coupons.deps import (
 from coupons.gifting import service as gifting
 from coupons.gifting.schemas import ShareActionIn, ShareIn, ShareOut
 from coupons.rules import effective_state
+from hub import clock
 from hub.edge import APIRouter, RequestId
 from hub.errors import problems
 
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
 
 def share_out(gift: gifting.Gift) -> ShareOut:
-    now = datetime.now(UTC)
+    now = clock.now()
     return ShareOut.of(gift.share, gifting.effective_status(gift.share, now), gift.transition,
                        effective_state(gift.transition.coupon, now))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from coupons import funnel
 from coupons.claims.service import PerCustomerLimitReached, is_same_person, live_id, person_ids
@@ -27,6 +27,7 @@ from coupons.ledger import Actor, Transition, apply, load_coupon, record, replay
 from coupons.models import Coupon, CouponState, Operation
 from coupons.redemptions.service import coupon_by_code
 from coupons.rules import effective_state
+from hub import clock
 from hub.customers.service import lock_live
 from hub.errors import Conflict, NotFound
 
@@ -79,7 +80,7 @@ def _detail(link: CouponShare) -> dict:
 async def share(*, code: str, customer_id: int, request_id: str, actor: Actor, ttl_hours: int = DEFAULT_TTL_HOURS,
                 now: datetime | None = None) -> Gift:
     """A new pending share link of a claimed, transferable coupon of the person behind ``customer_id``."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.GIFT, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
@@ -112,7 +113,7 @@ async def accept(*, token: str, customer_id: int, request_id: str, actor: Actor,
     """The friend behind ``customer_id`` takes the coupon: the share becomes accepted and the coupon theirs,
     under a new code. The code is the bearer secret at the till and in the coupon page's URL, so the giver,
     who saw the old one, must not be able to use the coupon they gave away."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     link = await _share_by_token(token)
     receiver = await live_id(customer_id)
     await lock_live(receiver)  # serialises this person's claims and accepts, so the limit holds
@@ -147,7 +148,7 @@ async def accept(*, token: str, customer_id: int, request_id: str, actor: Actor,
 async def revoke(*, token: str, customer_id: int, request_id: str, actor: Actor,
                  now: datetime | None = None) -> Gift:
     """The giver takes back a pending share; the coupon is theirs to use or share again at once."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     link = await _share_by_token(token)
     earlier = await replay(operation=Operation.REVOKE_GIFT, request_id=request_id, coupon_id=link.coupon_id)
     if earlier is not None:

@@ -96,12 +96,15 @@ async def _issue_one(run: CouponIssueRun, customer_id: int, actor: Actor) -> Non
                                            coupon_id=issued.coupon.id)
     except HubError as refusal:
         try:
-            await CouponIssueResult.create(run_id=run.id, customer_id=customer_id, outcome=refusal.title[:128])
+            async with transaction():
+                await CouponIssueResult.create(run_id=run.id, customer_id=customer_id,
+                                               outcome=refusal.title[:128])
         except IntegrityError:
             pass  # a concurrent delivery of the same chunk recorded this customer first
 
 
 async def _finish_if_complete(run: CouponIssueRun) -> None:
     if await CouponIssueResult.filter(run_id=run.id).count() >= run.total:
-        await CouponIssueRun.filter(id=run.id, status=IssueRunStatus.RUNNING).update(
-            status=IssueRunStatus.DONE, finished_at=clock.now())
+        async with transaction():
+            await CouponIssueRun.filter(id=run.id, status=IssueRunStatus.RUNNING).update(
+                status=IssueRunStatus.DONE, finished_at=clock.now())

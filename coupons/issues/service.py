@@ -9,7 +9,7 @@ the claim (issued → claimed, a CLAIM in the ledger) restarts it from the momen
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from coupons import funnel
 from coupons.claims.service import is_same_person, take_for_person
@@ -19,6 +19,7 @@ from coupons.models import BatchKind, Coupon, CouponState, Operation
 from coupons.partner_codes import service as partner_codes
 from coupons.redemptions.service import coupon_by_code
 from coupons.rules import effective_state, validity_from_claim
+from hub import clock
 from hub.errors import Conflict, Forbidden
 
 ISSUED, CLAIMED = CouponState.ISSUED, CouponState.CLAIMED
@@ -36,7 +37,7 @@ async def issue(*, batch_id: int, customer_id: int, channel: str, request_id: st
                 now: datetime | None = None) -> Transition:
     """One coupon of an active batch for the person behind ``customer_id``, left ``issued`` until they
     claim it; ``channel`` (the offer's or the welcome message's) is kept in the ledger."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     taken = await take_for_person(operation=Operation.ISSUE, batch_id=batch_id, customer_id=customer_id,
                                   request_id=request_id, now=now)
     if isinstance(taken, Transition):
@@ -52,7 +53,7 @@ async def issue(*, batch_id: int, customer_id: int, channel: str, request_id: st
 async def claim_issued(*, code: str, customer_id: int, channel: str, request_id: str, actor: Actor,
                        now: datetime | None = None) -> Transition:
     """issued → claimed by the person it was issued to; the validity of an "N days" batch starts now."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.CLAIM, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:

@@ -7,12 +7,13 @@ redeem the coupon; once it runs out the coupon reads as claimed again at once (`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from coupons.ledger import SYSTEM, Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
 from coupons.redemptions.service import coupon_by_code, usable_by
 from coupons.rules import effective_state
+from hub import clock
 from hub.errors import Conflict
 
 CLAIMED, LOCKED, EXPIRED = CouponState.CLAIMED, CouponState.LOCKED, CouponState.EXPIRED
@@ -33,7 +34,7 @@ def _back_to(coupon: Coupon, now: datetime) -> CouponState:
 async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, actor: Actor,
                now: datetime | None = None) -> Transition:
     """claimed → locked by ``holder`` for ``ttl_minutes``; the same holder locking again extends its lock."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon, earlier = await usable_by(code=code, holder=holder, operation=Operation.LOCK, request_id=request_id,
                                       now=now, refused=CouponNotLockable)
     if earlier is not None:
@@ -47,7 +48,7 @@ async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, act
 
 async def release(*, code: str, holder: str, request_id: str, actor: Actor, now: datetime | None = None) -> Transition:
     """locked → claimed (or expired, if it lapsed meanwhile), by the holder of the lock."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.RELEASE, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:

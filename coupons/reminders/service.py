@@ -217,7 +217,8 @@ async def deliver_task(message: OutboxMessage) -> None:
         if isinstance(exc, TRANSIENT) and message.attempts < message.max_attempts:
             raise  # the outbox tries again later
         log.warning("expiry reminder task %s failed for good: %s", message.id, exc)
-        await pending.update(outcome=ReminderOutcome.FAILED, reason=_failure(exc))
+        async with transaction():
+            await pending.update(outcome=ReminderOutcome.FAILED, reason=_failure(exc))
         return
     refused = set(answer["fail_list"])
     failed_ids = [int(cid) for cid, external in payload["coupons"].items() if external in refused]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Path
@@ -17,6 +16,7 @@ from coupons.rules import effective_state
 from coupons.schemas import CouponOut, LedgerOut, TransitionOut
 from coupons.wallet import service as wallet
 from coupons.wallet.schemas import CouponHistoryOut, WalletOut
+from hub import clock
 from hub.auth.deps import OpsKey
 from hub.edge import APIRouter, RequestId
 from hub.errors import problems
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 
 @router.get("/codes/{code}", summary="One coupon and its ledger", responses=problems(404))
 async def coupon_history(code: CodeInPath, key: OpsKey) -> CouponHistoryOut:
     coupon, entries = await wallet.history(code=code)
-    state = effective_state(coupon, datetime.now(UTC))
+    state = effective_state(coupon, clock.now())
     return CouponHistoryOut(coupon=CouponOut.of(coupon, state), ledger=[LedgerOut.of(e) for e in entries])
 
 

@@ -7,13 +7,14 @@ redemption never depends on it having run, since it checks the validity at read 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from coupons.claims.service import live_id, person_ids
 from coupons.ledger import SYSTEM, Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponLedger, CouponState, Operation
 from coupons.redemptions.service import coupon_by_code
 from coupons.rules import LAPSING, effective_state
+from hub import clock
 from hub.errors import Conflict
 
 WALLET_SIZE = 500  # a person holds a handful of coupons; the bound keeps one bad actor from costing much
@@ -26,7 +27,7 @@ class CouponNotVoidable(Conflict):
 async def void(*, code: str, request_id: str, actor: Actor, now: datetime | None = None) -> Transition:
     """An unused coupon (issued, claimed or locked, even if lapsed) → voided, never redeemable again.
     A redeemed one must have its redemption cancelled first."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.VOID, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
@@ -42,7 +43,7 @@ async def void(*, code: str, request_id: str, actor: Actor, now: datetime | None
 async def wallet(*, customer_id: int, now: datetime | None = None) -> tuple[int, dict[CouponState, list[Coupon]]]:
     """The person's live customer id and coupons by the state they are really in now, newest first; a
     customer merged into another sees the survivor's wallet, which holds the coupons of both."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     owner_id = await live_id(customer_id)
     owners = await person_ids(owner_id)
     coupons = await Coupon.filter(owner_id__in=owners).select_related("batch").order_by("-id").limit(WALLET_SIZE)

@@ -12,8 +12,9 @@ import secrets
 import string
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from hub import clock
 from hub.auth.models import STORE_SCOPED_ROLES, ApiKey, Role
 from hub.database import transaction
 from hub.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -83,7 +84,7 @@ async def revoke_key(*, prefix: str) -> ApiKey:
         raise NotFound(f"No key with prefix {prefix}")
     principal_cache.forget(key.prefix)
     if key.revoked_at is None:
-        key.revoked_at = datetime.now(UTC)
+        key.revoked_at = clock.now()
         await ApiKey.filter(id=key.id, revoked_at__isnull=True).update(revoked_at=key.revoked_at)
     return key
 
@@ -137,7 +138,7 @@ async def authenticate(token: str | None) -> Principal:
         raise Unauthenticated("Unknown API key")
     if key.revoked_at is not None:
         raise Unauthenticated("This API key was revoked")
-    now = datetime.now(UTC)
+    now = clock.now()
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
         async with transaction():  # a write on a read request: its own small unit of work
             await ApiKey.filter(id=key.id).update(last_used_at=now)

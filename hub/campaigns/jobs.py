@@ -1,7 +1,7 @@
 """Campaign jobs: the minute tick that starts and ends campaigns on their schedule."""
 
-from datetime import UTC, datetime
 
+from hub import clock
 from hub.campaigns import service
 from hub.database import transaction
 from hub.jobs import periodic
@@ -11,4 +11,4 @@ from hub.jobs import periodic
 async def campaigns_advance_schedule(ctx: dict) -> dict[str, int]:
     # Conditional updates make a repeated or overlapping run harmless.
     async with transaction():
-        return await service.advance_schedule(now=datetime.now(UTC))
+        return await service.advance_schedule(now=clock.now())

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hub.cli.common import console, fail, progress
+
+if TYPE_CHECKING:
+    from hub.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -103,22 +106,36 @@ def worker(
     asyncio.run(_run_workers(settings, list(LANES) if lane == "all" else [lane], burst=burst))
 
 
-async def _run_workers(settings, lanes: list[str], *, burst: bool) -> None:
-    """One arq worker per lane in this process; SIGINT/SIGTERM stop them all (running jobs are cancelled
-    and retried, as with a single worker)."""
+async def _run_workers(settings: Settings, lanes: list[str], *, burst: bool) -> None:
+    """One arq worker per lane in this process, once Redis answers (until then it waits, saying so every few
+    seconds); SIGINT/SIGTERM stop them all (running jobs are cancelled and retried, as with a single worker),
+    or stop the wait."""
+    import logging
     import signal
 
-    from arq.worker import create_worker
+    from arq.worker import Worker, create_worker
 
-    from hub.jobs.arq_queue import worker_settings
+    from hub.jobs.arq_queue import wait_for_redis, worker_settings
 
-    workers = [create_worker({**worker_settings(settings, lane=name), "burst": burst, "handle_signals": False})
-               for name in lanes]
+    stop = asyncio.Event()
+    workers: list[Worker] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        stop.set()
+        for w in workers:
+            w.handle_sig(signum)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda s=signum: [w.handle_sig(s) for w in workers])
+        loop.add_signal_handler(signum, on_signal, signum)
+    if not await wait_for_redis(settings, stop=stop):
+        logging.getLogger("hub.jobs").info("hub worker stopped while waiting for Redis")
+        return
+    workers.extend(create_worker({**worker_settings(settings, lane=name), "burst": burst, "handle_signals": False})
+                   for name in lanes)
     try:
-        await asyncio.gather(*(w.async_run() for w in workers), return_exceptions=True)
+        if not stop.is_set():  # a signal between Redis answering and now
+            await asyncio.gather(*(w.async_run() for w in workers), return_exceptions=True)
     finally:
         for w in reversed(workers):  # the default lane's worker owns the database connection: close it last
             await w.close()

@@ -8,8 +8,7 @@ stale read.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from hub import clock
 from hub.customers.models import ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.service import (
     IdentityKey,
@@ -60,7 +59,7 @@ async def link_identity(
     await lock_live(customer_id, *([owner_id] if owner_id is not None else []))
     if await owner_of(key) != owner_id:
         raise LinkRaced(f"{field}: changed hands while linking")
-    now = datetime.now(UTC)
+    now = clock.now()
     if owner_id is None:
         await Identity.create(customer_id=customer_id, kind=key.kind, value=key.value, verified=verified)
     elif owner_id != customer_id:
@@ -76,7 +75,7 @@ async def merge_into(*, survivor_id: int, absorbed_id: int) -> None:
     """Move everything of ``absorbed`` onto ``survivor``, keeping the stricter consent; both rows locked."""
     if survivor_id == absorbed_id:
         raise InvalidInput.field("customer_id", "a customer cannot be merged into itself")
-    now = datetime.now(UTC)
+    now = clock.now()
     absorbed = await Customer.get(id=absorbed_id)
     await Identity.filter(customer_id=absorbed_id).update(customer_id=survivor_id, updated_at=now)
 

@@ -7,7 +7,7 @@ Callers own the transaction (``hub.database.transaction()``), as everywhere.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
@@ -55,7 +55,7 @@ async def attribution_for(*, visitor_id: str | None = None, token: str | None = 
 async def identify_visitor(*, visitor_id: str, customer_id: int) -> Visitor:
     """Tie a visitor to a customer; all the customer's visitors then share its earliest first touch and
     latest last touch. A visitor never seen before is kept too, so its later scans land on the customer."""
-    now = datetime.now(UTC)
+    now = clock.now()
     visitor, created = await Visitor.get_or_create(visitor_id=visitor_id, defaults={
         "first_at": now, "last_at": now, "customer_id": customer_id})
     if not created:

@@ -18,6 +18,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 
+from hub import clock
 from hub.codes.models import Code
 from hub.errors import InvalidInput
 from hub.events.models import ScanDaily, Visitor
@@ -77,7 +78,7 @@ class ScanFilter:
 
 
 def shanghai_today() -> date:
-    return datetime.now(SHANGHAI).date()
+    return clock.now().astimezone(SHANGHAI).date()
 
 
 def day_range(

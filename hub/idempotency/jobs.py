@@ -1,7 +1,9 @@
 """Forget stored idempotent answers once no client would still retry the request."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from hub import clock
+from hub.database import transaction
 from hub.idempotency.models import IdempotencyRecord
 from hub.jobs import periodic
 
@@ -14,4 +16,5 @@ async def prune(*, now: datetime, keep_for: timedelta = KEEP_FOR) -> int:
 
 @periodic(every_seconds=3600)
 async def idempotency_prune(ctx: dict) -> int:
-    return await prune(now=datetime.now(UTC))
+    async with transaction():
+        return await prune(now=clock.now())

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import BackgroundTasks, UploadFile
@@ -24,6 +23,7 @@ from starlette.responses import Response
 from tortoise import Tortoise
 from tortoise.exceptions import OperationalError
 
+from hub import clock
 from hub.errors import Conflict, InvalidInput
 from hub.idempotency.models import IdempotencyRecord
 from hub.links.tokens import derive_key
@@ -70,7 +70,7 @@ async def claim(*, scope: str, key: str, endpoint: str, request_hash: str) -> in
     """Claim the key for this request (its record's id), or the answer a finished first request left.
     Runs inside the request's transaction."""
     conn = Tortoise.get_connection("default")
-    now = datetime.now(UTC)
+    now = clock.now()
     wait = get_settings().idempotency_wait_seconds
     try:
         if conn.capabilities.dialect == "postgres":

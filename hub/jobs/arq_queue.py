@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -35,6 +36,9 @@ RETRY_AFTER_SECONDS = 1.0  # after an enqueue timed out, later ones fail at once
 # The urgent lane's jobs are short and mostly wait on WeCom: more at once, and picked up sooner than
 # arq's default half-second poll (a welcome message has 20 seconds in all).
 LANE_OPTIONS = {DEFAULT_LANE: {"max_jobs": 20, "poll_delay": 0.5}, URGENT_LANE: {"max_jobs": 50, "poll_delay": 0.05}}
+# ``hub worker`` started while Redis does not answer waits for it, trying again after these (doubling).
+REDIS_WAIT_FIRST_SECONDS = 0.5
+REDIS_WAIT_MAX_SECONDS = 5.0
 
 
 class QueueUnavailable(ConnectionError):
@@ -81,6 +85,44 @@ class ArqQueue:
 
     async def close(self, timeout: float = 10) -> None:
         await self.redis.aclose()
+
+
+async def wait_for_redis(settings: Settings, *, stop: asyncio.Event) -> bool:
+    """Ping Redis until it answers (True) or ``stop`` is set (False): how ``hub worker`` starts without it.
+
+    Each miss logs one line saying where and when the next try is; the wait between tries doubles from
+    ``REDIS_WAIT_FIRST_SECONDS`` up to ``REDIS_WAIT_MAX_SECONDS``, so a worker started before Redis (a
+    container started first, Redis restarting) begins working within seconds of Redis answering.
+    """
+    if not settings.redis_url:
+        raise RuntimeError("hub worker needs HUB_REDIS_URL")
+    redis = _redis_client(settings)
+    where = _where(settings.redis_url)
+    delay, misses = REDIS_WAIT_FIRST_SECONDS, 0
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(redis.ping(), ENQUEUE_TIMEOUT_SECONDS)
+            except (TimeoutError, OSError, RedisError) as exc:
+                misses += 1
+                log.warning("Redis at %s does not answer (%r); hub worker waits for it, next try in %.1f s",
+                            where, exc, delay)
+            else:
+                if misses:
+                    log.info("Redis at %s answers (after %d tries); starting the workers", where, misses + 1)
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, REDIS_WAIT_MAX_SECONDS)
+        return False
+    finally:
+        await redis.aclose()
+
+
+def _where(redis_url: str) -> str:
+    """Redis's address for the log: host, port and database, never the password."""
+    redis = RedisSettings.from_dsn(redis_url)
+    return redis.unix_socket_path or f"{redis.host}:{redis.port}/{redis.database}"
 
 
 def _redis_client(settings: Settings) -> ArqRedis:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
+from hub import clock
 from hub.database import transaction
 
 CHUNK = 500
@@ -15,7 +15,7 @@ async def in_chunks(step: Callable[..., Awaitable[int]]) -> int:
     total = 0
     while True:
         async with transaction():
-            moved = await step(now=datetime.now(UTC), limit=CHUNK)
+            moved = await step(now=clock.now(), limit=CHUNK)
         total += moved
         if moved < CHUNK:
             return total

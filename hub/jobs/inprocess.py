@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
+from hub import clock
 from hub.jobs.registry import JOBS_BY_NAME, LANES, PERIODIC, PeriodicSpec, record_outcome
 from hub.settings import Settings
 
@@ -49,7 +49,7 @@ class InProcessQueue:
             job_try = 1
             while True:
                 ctx = {"settings": self.settings, "job_try": job_try, "job_id": job_id,
-                       "enqueue_time": datetime.now(UTC), "queue": self}
+                       "enqueue_time": clock.now(), "queue": self}
                 async with self._slots[spec.lane]:
                     try:
                         await asyncio.wait_for(spec.func(ctx, *args), spec.timeout_seconds)

@@ -25,6 +25,8 @@ def lease_duration() -> timedelta:
 
 def lease_until() -> datetime:
     """When a lease taken or renewed now lapses."""
+    # Real time, not hub.clock: a lease bounds how long a live worker may go without renewing (its beats are
+    # paced by asyncio's monotonic clock below), in real seconds; a test's frozen clock must not stretch it.
     return datetime.now(UTC) + lease_duration()
 
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.database import bare_writes_allowed
+from hub.database import job_edge
 from hub.metrics import JOBS
 
 log = logging.getLogger("hub.jobs")
@@ -82,11 +82,12 @@ def periodic(*, every_seconds: int):
 
 
 def _job_edge(func: JobFunc) -> JobFunc:
-    """The job as the runners call it: under the same rules wherever it was enqueued from."""
+    """The job as the runners call it: under the same rules wherever it was enqueued from (no transaction
+    open, and a write outside ``transaction()`` raises, as in a request; ``hub.database.job_edge``)."""
 
     @functools.wraps(func)
     async def run(ctx: dict, *args: Any) -> Any:
-        with bare_writes_allowed():
+        with job_edge():
             return await func(ctx, *args)
 
     return run

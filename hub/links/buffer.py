@@ -33,6 +33,7 @@ from pathlib import Path
 
 from prometheus_client import Counter, Gauge
 
+from hub import clock as hub_clock
 from hub import database
 from hub.database import transaction
 from hub.links.service import ScanRow, write_scans
@@ -80,7 +81,7 @@ _PROPS: dict[tuple, str] = {}  # the constant start of props per (qr, ua_class, 
 
 class ScanBuffer:
     def __init__(self, *, max_events: int = 2000, flush_seconds: float = 0.5, spill_dir: Path | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = hub_clock.unix) -> None:
         self.configure(max_events=max_events, flush_seconds=flush_seconds, spill_dir=spill_dir, clock=clock)
         self.pending: list[tuple] = []  # raw records from the redirect
         self.batches: deque[list[ScanRow]] = deque()  # prepared, waiting or failed, oldest first

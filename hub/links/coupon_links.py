@@ -13,9 +13,9 @@ never imports ``coupons`` or ``storefront``. Two kinds:
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
+from hub import clock
 from hub.errors import InvalidInput
 from hub.links.seals import Sealed, open_seal, seal
 from hub.settings import get_settings
@@ -66,7 +66,7 @@ def claim_link_url(*, batch_id: int, customer_id: int, channel: str, code_id: in
 def verify_claim_token(token: str | None, now: float | None = None) -> ClaimLink | None:
     """The claim link a token carries, or None when it cannot be trusted (malformed, tampered, expired)."""
     link = _parse(open_seal(PURPOSE, token))
-    if link is None or link.expires_at <= (time.time() if now is None else now):
+    if link is None or link.expires_at <= (clock.unix() if now is None else now):
         return None
     return link
 

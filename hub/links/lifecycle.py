@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable
 from typing import Any
 
+from hub import clock as hub_clock
 from hub.links import api
 from hub.links.buffer import BUFFER
 from hub.links.cache import CACHE, listen
@@ -22,14 +22,14 @@ _listener: asyncio.Task | None = None
 async def start(settings: Settings, *, clock: Callable[[], float] | None = None) -> None:
     """Called by the app's lifespan after the database and job queue are open.
 
-    ``clock`` (Unix seconds) stamps scans and tokens; tests pass a fixed one.
+    ``clock`` (Unix seconds) stamps scans and tokens: ``hub.clock.unix`` unless a test passes its own.
     """
     global _redis, _listener
     CACHE.clear()
     THROTTLE.clear()
     api.configure(settings)
     BUFFER.configure(max_events=settings.scan_buffer_max, flush_seconds=settings.scan_flush_seconds,
-                     spill_dir=settings.var_dir / "scan-spill", clock=clock or time.time)
+                     spill_dir=settings.var_dir / "scan-spill", clock=clock or hub_clock.unix)
     if settings.redis_url:
         from redis.asyncio import Redis
 

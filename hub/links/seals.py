@@ -15,9 +15,9 @@ import binascii
 import hashlib
 import hmac
 import json
-import time
 from dataclasses import dataclass
 
+from hub import clock
 from hub.links.tokens import derive_key
 from hub.settings import get_settings
 
@@ -49,7 +49,7 @@ def _tag(purpose: str, payload: bytes) -> bytes:
 
 def seal(purpose: str, data: list, *, lifetime: int, now: float | None = None) -> str:
     """``data`` plus issued-at and expiry, signed for ``purpose``."""
-    issued = int(time.time() if now is None else now)
+    issued = int(clock.unix() if now is None else now)
     payload = json.dumps([*data, issued, issued + lifetime], separators=(",", ":"), ensure_ascii=False).encode()
     return f"{_b64(payload)}.{_b64(_tag(purpose, payload))}"
 
@@ -76,6 +76,6 @@ def open_seal(purpose: str, token: str | None) -> Sealed | None:
 def unseal(purpose: str, token: str | None, *, now: float | None = None) -> list | None:
     """The data sealed for ``purpose`` (without the times), or None when malformed, tampered with or expired."""
     sealed = open_seal(purpose, token)
-    if sealed is None or sealed.expires_at <= (time.time() if now is None else now):
+    if sealed is None or sealed.expires_at <= (clock.unix() if now is None else now):
         return None
     return sealed.data

@@ -15,10 +15,10 @@ import binascii
 import hashlib
 import hmac
 import json
-import time
 
 from prometheus_client import Counter
 
+from hub import clock
 from hub.events.attribution import Attribution
 from hub.settings import get_settings
 
@@ -73,7 +73,7 @@ class Signer:
         return _b64(payload) + b"." + _b64(self._tag(payload))
 
     def sign_attribution(self, attribution: Attribution, *, now: int | None = None) -> str:
-        now = int(time.time()) if now is None else now
+        now = int(clock.unix()) if now is None else now
         prefix = payload_prefix(code_id=attribution.code_id, slug=attribution.slug,
                                 store_id=attribution.store_id, staff_id=attribution.staff_id,
                                 product_id=attribution.product_id, campaign_id=attribution.campaign_id,
@@ -94,7 +94,7 @@ class Signer:
         attribution = _parse(payload)
         if attribution is None:
             return _reject("malformed")
-        if attribution.expires_at is None or attribution.expires_at <= (time.time() if now is None else now):
+        if attribution.expires_at is None or attribution.expires_at <= (clock.unix() if now is None else now):
             return _reject("expired")
         return attribution
 

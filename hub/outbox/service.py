@@ -19,7 +19,7 @@ from tortoise.expressions import F
 from tortoise.functions import Count
 
 from hub import clock, jobs
-from hub.database import current_unit_of_work
+from hub.database import current_unit_of_work, transaction
 from hub.errors import NotFound
 from hub.jobs.lease import lease_until, renewed
 from hub.jobs.registry import backoff_seconds
@@ -82,9 +82,12 @@ def _backoff(attempts: int) -> timedelta:
 async def deliver(message_id: int) -> str:
     """Deliver one message; returns what happened. Raises after a failed try that will be retried."""
     now = clock.now()
-    claimed = await OutboxMessage.filter(id=message_id, status=OutboxStatus.PENDING).update(
-        status=OutboxStatus.IN_FLIGHT, lease_until=lease_until(), attempts=F("attempts") + 1
-    )
+    # Each write of a try is a short transaction of its own: none is held across the handler (which opens
+    # its own, and on SQLite a transaction holds the process's only connection).
+    async with transaction():
+        claimed = await OutboxMessage.filter(id=message_id, status=OutboxStatus.PENDING).update(
+            status=OutboxStatus.IN_FLIGHT, lease_until=lease_until(), attempts=F("attempts") + 1
+        )
     if not claimed:
         return "skipped"
     message = await OutboxMessage.get(id=message_id)
@@ -95,29 +98,36 @@ async def deliver(message_id: int) -> str:
         return OutboxMessage.filter(id=message_id, attempts=message.attempts,
                                     status__in=statuses or [OutboxStatus.IN_FLIGHT])
 
+    async def renew() -> int:
+        async with transaction():
+            return await mine().update(lease_until=lease_until())
+
     try:
         func = HANDLERS.get(message.topic)
         if func is None:
             raise UnknownTopic(f"no handler for topic {message.topic!r}")
-        async with renewed(lambda: mine().update(lease_until=lease_until()), what=f"outbox message {message_id}"):
+        async with renewed(renew, what=f"outbox message {message_id}"):
             await func(message)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if message.attempts >= message.max_attempts:
-            await mine().update(status=OutboxStatus.DEAD, last_error=error, lease_until=None)
+            async with transaction():
+                await mine().update(status=OutboxStatus.DEAD, last_error=error, lease_until=None)
             OUTBOX_DEAD.labels(message.topic).inc()
             log.error("outbox message %s (%s) is dead after %d attempts: %s",
                       message_id, message.topic, message.attempts, error)
             return "dead"
-        await mine().update(
-            status=OutboxStatus.PENDING, last_error=error, lease_until=None,
-            next_attempt_at=now + _backoff(message.attempts),
-        )
+        async with transaction():
+            await mine().update(
+                status=OutboxStatus.PENDING, last_error=error, lease_until=None,
+                next_attempt_at=now + _backoff(message.attempts),
+            )
         raise
     # Delivered also when the lease lapsed meanwhile but nobody claimed the message again: no second delivery.
-    await mine(OutboxStatus.IN_FLIGHT, OutboxStatus.PENDING).update(
-        status=OutboxStatus.DELIVERED, delivered_at=clock.now(), lease_until=None
-    )
+    async with transaction():
+        await mine(OutboxStatus.IN_FLIGHT, OutboxStatus.PENDING).update(
+            status=OutboxStatus.DELIVERED, delivered_at=clock.now(), lease_until=None
+        )
     return "delivered"
 
 
@@ -129,19 +139,27 @@ async def sweep(*, stale_after: timedelta) -> int:
     """
     now = clock.now()
     lapsed = OutboxMessage.filter(status=OutboxStatus.IN_FLIGHT, lease_until__lt=now)
-    # A message whose every attempt dies with its worker would be taken back for ever: its last attempt counts.
-    hopeless = await lapsed.filter(attempts__gte=F("max_attempts")).values_list("id", "topic")
-    for message_id, topic in hopeless:
-        if await lapsed.filter(id=message_id).update(
-            status=OutboxStatus.DEAD, lease_until=None, last_error="the last attempt did not finish (its lease lapsed)"
-        ):
-            OUTBOX_DEAD.labels(topic).inc()
-            log.error("outbox message %s (%s) is dead: its last attempt did not finish", message_id, topic)
-    expired = await lapsed.values_list("id", flat=True)
+    dead: list[tuple[int, str]] = []
+    async with transaction():  # the take-back commits before anything is enqueued
+        # A message whose every attempt dies with its worker would be taken back for ever: its last attempt
+        # counts.
+        hopeless = await lapsed.filter(attempts__gte=F("max_attempts")).values_list("id", "topic")
+        for message_id, topic in hopeless:
+            if await lapsed.filter(id=message_id).update(
+                status=OutboxStatus.DEAD, lease_until=None,
+                last_error="the last attempt did not finish (its lease lapsed)",
+            ):
+                dead.append((message_id, topic))
+        expired = await lapsed.values_list("id", flat=True)
+        if expired:
+            await OutboxMessage.filter(id__in=expired, status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).update(
+                status=OutboxStatus.PENDING, lease_until=None,
+                next_attempt_at=now - stale_after - timedelta(seconds=1),
+            )
+    for message_id, topic in dead:
+        OUTBOX_DEAD.labels(topic).inc()
+        log.error("outbox message %s (%s) is dead: its last attempt did not finish", message_id, topic)
     if expired:
-        await OutboxMessage.filter(id__in=expired, status=OutboxStatus.IN_FLIGHT, lease_until__lt=now).update(
-            status=OutboxStatus.PENDING, lease_until=None, next_attempt_at=now - stale_after - timedelta(seconds=1)
-        )
         log.warning("outbox sweeper took back %d messages whose lease lapsed: %s", len(expired), list(expired)[:20])
     overdue = await OutboxMessage.filter(
         status=OutboxStatus.PENDING, next_attempt_at__lt=now - stale_after

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from hub import clock
 from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
@@ -37,7 +37,7 @@ async def create_product(
 async def update_product(*, product_id: int, changes: dict[str, Any]) -> Product:
     """Apply only the given fields, in one UPDATE (no read-modify-write)."""
     if changes:
-        count = await Product.filter(id=product_id).update(**changes, updated_at=datetime.now(UTC))
+        count = await Product.filter(id=product_id).update(**changes, updated_at=clock.now())
         if count == 0:
             raise ProductNotFound(f"No product {product_id}")
     return await get_product(product_id=product_id)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Count
 
+from hub import clock
 from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.codes.models import Code, CodeKind
@@ -123,7 +124,7 @@ async def _team(store_id: int, since: datetime, until: datetime) -> list[MemberV
 async def home(*, principal: Principal, now: datetime | None = None) -> Home:
     """The staff home of a signed-in staff member (a session principal: it names the staff member)."""
     staff = await Staff.get(id=principal.staff_id).select_related("store")
-    since = week_start(now or datetime.now(UTC))
+    since = week_start(now or clock.now())
     until = since + timedelta(days=7)
     by_status = await _week_counts("status", since, until, staff_id=staff.id)
     return Home(

@@ -10,6 +10,7 @@ from coupons.redemptions import service as redemptions
 from coupons.redemptions.service import CouponLocked
 from coupons.wallet import service as expiry
 from coupons.wallet.jobs import coupons_expire
+from hub import clock
 from hub.database import transaction
 from hub.jobs.registry import PERIODIC, load_job_modules
 from tests.coupons.helpers import DAY, NOW, OPS, claim, ledger_states, make_batch, make_customer, request_id
@@ -116,3 +117,14 @@ class TestExpiry:
         assert await coupons_expire({}) == 5
         assert await coupons_release_lapsed_locks({}) == 0
         assert await Coupon.filter(state=CouponState.EXPIRED).count() == 5
+
+    async def test_the_periodic_expiry_reads_the_one_clock(self):
+        batch = await make_batch(per_customer_limit=10, valid_days=1)
+        customer = await make_customer()
+        for _ in range(2):
+            await claim(batch, customer, now=NOW)
+        with clock.frozen(NOW + DAY / 2):  # still valid then, though lapsed long ago in real time
+            assert await coupons_expire({}) == 0
+        with clock.frozen(NOW + 2 * DAY):
+            assert await coupons_expire({}) == 2
+        assert await Coupon.filter(state=CouponState.EXPIRED).count() == 2

@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub import clock
+from hub.auth.models import ApiKey, Role
+from hub.auth.service import create_key, revoke_key
+from hub.database import transaction
 
 NOON_SHANGHAI = datetime(2026, 7, 10, 4, 0, tzinfo=UTC)
 
@@ -33,3 +36,12 @@ async def _read_clock() -> datetime:
 def test_a_naive_time_is_refused():
     with pytest.raises(ValueError), clock.frozen(datetime(2026, 7, 10, 12, 0)):
         pass
+
+
+async def test_a_revoked_key_is_stamped_with_the_frozen_time():
+    key, _clear = await create_key(role=Role.OPS, name="clock")
+    with clock.frozen(NOON_SHANGHAI):
+        async with transaction():
+            revoked = await revoke_key(prefix=key.prefix)
+    assert revoked.revoked_at == NOON_SHANGHAI
+    assert (await ApiKey.get(id=key.id)).revoked_at == NOON_SHANGHAI

@@ -23,7 +23,7 @@ from tortoise.transactions import in_transaction
 
 from connectors.wecom.crypto import CallbackCrypto, CallbackRejected
 from hub import clock, jobs
-from hub.database import current_unit_of_work
+from hub.database import current_unit_of_work, transaction
 from hub.errors import FieldError, HubError, NotFound
 from hub.jobs.lease import lease_until, renewed
 from hub.settings import Settings
@@ -141,10 +141,13 @@ async def store_receipt(*, fields: dict[str, str]) -> tuple[WebhookReceipt, bool
 
 
 async def claim(*, receipt_id: int) -> WebhookReceipt | None:
-    """Take a pending receipt for one try (pending → processing until the lease ends), or None."""
-    claimed = await WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PENDING).update(
-        status=ReceiptStatus.PROCESSING, lease_until=lease_until(), attempts=F("attempts") + 1
-    )
+    """Take a pending receipt for one try (pending → processing until the lease ends), or None.
+
+    The claim is a short transaction of its own, committed before the try's work starts."""
+    async with transaction():
+        claimed = await WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PENDING).update(
+            status=ReceiptStatus.PROCESSING, lease_until=lease_until(), attempts=F("attempts") + 1
+        )
     return await WebhookReceipt.get(id=receipt_id) if claimed else None
 
 
@@ -158,25 +161,31 @@ async def process_receipt(*, receipt_id: int) -> str:
         return WebhookReceipt.filter(id=receipt_id, attempts=receipt.attempts,
                                      status__in=statuses or [ReceiptStatus.PROCESSING])
 
+    async def renew() -> int:
+        async with transaction():
+            return await mine().update(lease_until=lease_until())
+
     try:
-        async with renewed(lambda: mine().update(lease_until=lease_until()), what=f"wecom receipt {receipt_id}"):
+        async with renewed(renew, what=f"wecom receipt {receipt_id}"):
             outcome = await callbacks.handle(receipt.payload, receipt_id=receipt_id)  # opens its own transactions
     except Exception as exc:
         last = receipt.attempts >= MAX_ATTEMPTS
-        await mine().update(
-            status=ReceiptStatus.FAILED if last else ReceiptStatus.PENDING,
-            lease_until=None,
-            outcome=f"error: {type(exc).__name__}: {exc}"[:255],
-        )
+        async with transaction():
+            await mine().update(
+                status=ReceiptStatus.FAILED if last else ReceiptStatus.PENDING,
+                lease_until=None,
+                outcome=f"error: {type(exc).__name__}: {exc}"[:255],
+            )
         log.log(
             logging.ERROR if last else logging.WARNING, "wecom receipt %s (%s) try %d failed%s: %r",
             receipt_id, receipt.kind, receipt.attempts, " for good" if last else "", exc,
         )
         raise
     # Done also when the lease lapsed meanwhile but no other try claimed the receipt: no second run.
-    await mine(ReceiptStatus.PROCESSING, ReceiptStatus.PENDING).update(
-        status=ReceiptStatus.DONE, lease_until=None, processed_at=clock.now(), outcome=outcome[:255]
-    )
+    async with transaction():
+        await mine(ReceiptStatus.PROCESSING, ReceiptStatus.PENDING).update(
+            status=ReceiptStatus.DONE, lease_until=None, processed_at=clock.now(), outcome=outcome[:255]
+        )
     return outcome
 
 
@@ -185,17 +194,20 @@ async def sweep(*, stale_after: timedelta = STALE_AFTER) -> int:
     than ``stale_after`` (their job was probably lost). Returns how many were enqueued."""
     now = clock.now()
     expired = WebhookReceipt.filter(source=SOURCE, status=ReceiptStatus.PROCESSING, lease_until__lt=now)
-    # A try that never finished (timed out, worker killed) leaves no error behind: count it all the same,
-    # or a receipt that always times out would be taken back forever.
-    await expired.filter(attempts__gte=MAX_ATTEMPTS).update(
-        status=ReceiptStatus.FAILED, lease_until=None, outcome="error: the last try did not finish (lease expired)"
-    )
-    taken_back = {}
-    for receipt_id, attempts in await expired.values_list("id", "attempts"):
-        # Conditional again: a try that renewed its lease or finished meanwhile keeps its receipt.
-        if await WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PROCESSING, attempts=attempts,
-                                       lease_until__lt=now).update(status=ReceiptStatus.PENDING, lease_until=None):
-            taken_back[receipt_id] = attempts
+    taken_back: dict[int, int] = {}
+    async with transaction():  # the take-back commits before anything is enqueued
+        # A try that never finished (timed out, worker killed) leaves no error behind: count it all the same,
+        # or a receipt that always times out would be taken back forever.
+        await expired.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=ReceiptStatus.FAILED, lease_until=None,
+            outcome="error: the last try did not finish (lease expired)",
+        )
+        for receipt_id, attempts in await expired.values_list("id", "attempts"):
+            # Conditional again: a try that renewed its lease or finished meanwhile keeps its receipt.
+            if await WebhookReceipt.filter(id=receipt_id, status=ReceiptStatus.PROCESSING, attempts=attempts,
+                                           lease_until__lt=now).update(status=ReceiptStatus.PENDING,
+                                                                       lease_until=None):
+                taken_back[receipt_id] = attempts
     if taken_back:
         log.warning("wecom receipt sweeper took back %d receipts whose lease lapsed", len(taken_back))
     stale = await WebhookReceipt.filter(

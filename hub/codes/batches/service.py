@@ -79,8 +79,9 @@ async def prepare(message: OutboxMessage) -> None:
     batch_id = message.payload["batch_id"]
     async with _failure_recorded(message, batch_id, "making the codes"):
         if not await CodeBatchItem.exists(batch_id=batch_id):  # a replay after it gave up: try again
-            await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
-                status=BatchStatus.QUEUED, error="", updated_at=clock.now())
+            async with transaction():
+                await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
+                    status=BatchStatus.QUEUED, error="", updated_at=clock.now())
         row = await CodeBatch.get_or_none(id=batch_id)
         if row is None or row.status != BatchStatus.QUEUED:
             return  # pruned, or prepared by an earlier delivery
@@ -114,8 +115,9 @@ async def render(message: OutboxMessage) -> None:
         dead = await OutboxMessage.filter(dedup_key__startswith=f"codes-batch:{batch_id}:render:",
                                           status=OutboxStatus.DEAD).exists()
         if not dead:  # a replay after it gave up, and no other chunk still dead: running again
-            await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
-                status=BatchStatus.RUNNING, error="", updated_at=clock.now())
+            async with transaction():
+                await CodeBatch.filter(id=batch_id, status=BatchStatus.FAILED).update(
+                    status=BatchStatus.RUNNING, error="", updated_at=clock.now())
         rows = await CodeBatchItem.filter(batch_id=batch_id, seq__gte=start_at, seq__lt=stop,
                                           qr_png__isnull=True).order_by("seq").values_list("id", "item")
         drawn = [(qr_png, card_png) async for _, qr_png, card_png
@@ -129,8 +131,9 @@ async def render(message: OutboxMessage) -> None:
                 await CodeBatch.filter(id=batch_id).update(done=F("done") + stored, updated_at=clock.now())
         row = await CodeBatch.get_or_none(id=batch_id)  # read after the commit: the last chunk sees every count
         if row is not None and row.done >= row.total:
-            await CodeBatch.filter(id=batch_id, status=BatchStatus.RUNNING).update(
-                status=BatchStatus.DONE, finished_at=clock.now(), updated_at=clock.now())
+            async with transaction():
+                await CodeBatch.filter(id=batch_id, status=BatchStatus.RUNNING).update(
+                    status=BatchStatus.DONE, finished_at=clock.now(), updated_at=clock.now())
 
 
 @asynccontextmanager
@@ -145,8 +148,9 @@ async def _failure_recorded(message: OutboxMessage, batch_id: str, step: str) ->
         error = f"{step}: try {tries} of {most} failed" + (
             "; `hub outbox replay` runs it again" if final else "; retrying")
         log.warning("code batch %s: %s", batch_id, error)
-        await CodeBatch.filter(id=batch_id, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(
-            error=error[:500], updated_at=clock.now(), **({"status": BatchStatus.FAILED} if final else {}))
+        async with transaction():  # the try's own transaction, if any, has rolled back by now
+            await CodeBatch.filter(id=batch_id, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]).update(
+                error=error[:500], updated_at=clock.now(), **({"status": BatchStatus.FAILED} if final else {}))
         raise
 
 

@@ -4,10 +4,10 @@ stored, read back and removed."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
 
 from PIL import Image, UnidentifiedImageError
 
+from hub import clock
 from hub.errors import InvalidInput
 from hub.stores.models import Store, StoreLogo
 from hub.stores.service import StoreNotFound
@@ -42,7 +42,7 @@ async def set_logo(*, store_id: int, png: bytes) -> tuple[int, int]:
     width, height = checked_png(png)
     if not await Store.exists(id=store_id):
         raise StoreNotFound(f"No store {store_id}")
-    if not await StoreLogo.filter(store_id=store_id).update(png=png, updated_at=datetime.now(UTC)):
+    if not await StoreLogo.filter(store_id=store_id).update(png=png, updated_at=clock.now()):
         await StoreLogo.create(store_id=store_id, png=png)
     return width, height
 

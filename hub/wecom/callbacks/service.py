@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 
 from connectors.wecom.errors import WecomError
+from hub import clock
 from hub.codes.models import Code
 from hub.database import transaction
 from hub.errors import HubError
@@ -43,7 +44,7 @@ def _event_time(fields: dict[str, str]) -> datetime:
     try:
         return datetime.fromtimestamp(int(fields.get("CreateTime", "")), UTC)
     except (ValueError, OverflowError, OSError):
-        return datetime.now(UTC)  # the receipt's signature was fresh, so "now" is close
+        return clock.now()  # the receipt's signature was fresh, so "now" is close
 
 
 async def _staff(fields: dict[str, str]) -> Staff | None:

@@ -66,6 +66,7 @@ def _shelf_url(code: Code | None, staff: Staff) -> str:
 
 async def send(*, welcome_code: str, created_at: int, welcome: Welcome, now: float | None = None) -> str:
     """Send within the window; returns sent | used | expired | failed (never raises: the add must go on)."""
+    # Real time, not hub.clock: WeCom's 20-second window runs on its clock from the add's CreateTime.
     now = time.time() if now is None else now
     if now - created_at > WINDOW_SECONDS - SEND_MARGIN_SECONDS:
         log.warning("welcome code came %.1fs after the add: too late to send", now - created_at)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from hub import clock
 from hub.auth.deps import HumanKey
 from hub.codes import service as codes
 from hub.codes.api import CodeId
@@ -19,7 +18,7 @@ router = APIRouter(prefix="/codes", tags=["codes"], responses=problems(401, 403,
 async def get_contact_way(code_id: CodeId, key: HumanKey) -> ContactWayOut:
     code = await codes.get_code(code_id=code_id)
     codes.authorise(key, store_id=code.store_id, staff_id=code.staff_id)
-    return ContactWayOut.of(await contact_ways.view(code=code, now=datetime.now(UTC)))
+    return ContactWayOut.of(await contact_ways.view(code=code, now=clock.now()))
 
 
 @router.put("/{code_id}/wecom", summary="Replace the contact way's settings (applied in WeCom by a job)",
@@ -34,4 +33,4 @@ async def put_contact_way(code_id: CodeId, body: ContactWayIn, key: HumanKey) ->
         welcome_coupon_batch_id=body.welcome_coupon_batch_id, tag_names=body.tag_names, daily_cap=body.daily_cap,
         skip_verify=body.skip_verify, members=members,
     )
-    return ContactWayOut.of(await contact_ways.view(code=code, now=datetime.now(UTC)))
+    return ContactWayOut.of(await contact_ways.view(code=code, now=clock.now()))

@@ -3,11 +3,11 @@ added to `hub wecom` by hub/wecom/cli.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from hub import clock
 from hub.cli.common import console, run, table_rows
 from hub.wecom.models import ContactWayStatus
 
@@ -47,7 +47,7 @@ def sync(
             if code_id is not None:
                 way = await contact_ways.resync(code_id=code_id)
                 return f"Contact way {way.id} of code {code_id} is queued for WeCom"
-            synced = await replanning.replan(now=datetime.now(UTC))
+            synced = await replanning.replan(now=clock.now())
             return f"{len(synced)} store contact way(s) queued for a new user list"
 
     console.print(run(work))

@@ -6,8 +6,9 @@ delivering worker's clock: never for a moment before the change, even when clock
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from hub import clock
 from hub.database import transaction
 from hub.jobs import periodic
 from hub.outbox.models import OutboxMessage
@@ -28,7 +29,7 @@ def _last_try(message: OutboxMessage) -> bool:
 async def contact_way_sync(message: OutboxMessage) -> None:
     at = datetime.fromisoformat(message.payload["at"])
     await sync.sync(contact_way_id=message.payload["contact_way_id"],
-                    now=max(at, datetime.now(UTC)), last_try=_last_try(message))
+                    now=max(at, clock.now()), last_try=_last_try(message))
 
 
 @handler(contact_ways.DELETE_TOPIC)
@@ -39,6 +40,6 @@ async def contact_way_delete(message: OutboxMessage) -> None:
 @periodic(every_seconds=60)
 async def wecom_contact_ways_replan(ctx: dict) -> int:
     """Duty hours starting or ending, and midnight bringing capped staff back, reach WeCom within a minute."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with transaction():
         return len(await replanning.replan(now=now, since=now - REPLAN_LOOKBACK))

@@ -76,7 +76,8 @@ async def sync(*, contact_way_id: int, now: datetime, last_try: bool = False) ->
             return "added" if made else "updated"
         if made:  # the other writer may have made one too: keep only the contact way that was stored
             await wecom_client().del_contact_way(made["config_id"])
-        await ContactWay.filter(id=way.id).exclude(status=S.DELETED).update(status=S.PENDING)
+        async with transaction():
+            await ContactWay.filter(id=way.id).exclude(status=S.DELETED).update(status=S.PENDING)
     raise SyncContended(f"contact way {contact_way_id} kept changing during {ROUNDS} syncs")
 
 
@@ -134,9 +135,8 @@ async def _store(way: ContactWay, code: Code, plan: Plan, made: dict | None) -> 
 async def _record_error(way: ContactWay, exc: BaseException, *, final: bool) -> None:
     """Show the failure on the way, unless a newer write made it obsolete; ``failed`` after the last try."""
     status = way.status if way.status == S.DELETED else (S.FAILED if final else S.PENDING)
-    await _as_read(way).update(
-        status=status, last_error=_describe(exc), updated_at=clock.now()
-    )
+    async with transaction():  # its own: the failed WeCom call was made outside any transaction
+        await _as_read(way).update(status=status, last_error=_describe(exc), updated_at=clock.now())
 
 
 async def delete(*, contact_way_id: int, last_try: bool = False) -> str:

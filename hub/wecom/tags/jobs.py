@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from connectors.wecom.errors import WecomError, WecomNotFound
+from hub.database import transaction
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler
 from hub.wecom.connection import wecom_client
@@ -32,5 +33,6 @@ async def mark_tag(message: OutboxMessage) -> None:
         log.info("not tagging %s: %s", payload["external_userid"], exc)
     except WecomError as exc:
         if exc.errcode == INVALID_TAG:  # a cached tag was deleted in the console: look the names up afresh
-            await forget(tag_ids)
+            async with transaction():
+                await forget(tag_ids)
         raise  # the outbox retries

@@ -8,11 +8,11 @@ group with the existing tag, so two processes creating the same tag at once end 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from hub import clock
 from hub.wecom.connection import wecom_client
 from hub.wecom.tags.models import WecomTag
 
@@ -64,7 +64,7 @@ def _match(groups: Iterable[dict], names: list[str]) -> dict[str, tuple[str, str
 
 
 async def _cache(*, name: str, tag_id: str, group_name: str) -> None:
-    values = dict(tag_id=tag_id, group_name=group_name, synced_at=datetime.now(UTC))
+    values = dict(tag_id=tag_id, group_name=group_name, synced_at=clock.now())
     try:
         # A savepoint: losing the race below must not abort a transaction the caller has open.
         async with in_transaction("default"):
