@@ -17,7 +17,7 @@ A refusal raises, and the caller's transaction rolls every increment back. Issui
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.expressions import F
 
@@ -28,7 +28,7 @@ from coupons.ledger import Actor, Transition, record, replay
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponBatchDay, CouponState, Operation
 from coupons.partner_codes import service as partner_codes
 from coupons.rules import validity_from_claim
-from hub import rawsql
+from hub import clock, rawsql
 from hub.customers.models import Customer
 from hub.customers.service import CustomerMerged, CustomerNotFound
 from hub.errors import Conflict, InvalidInput
@@ -81,7 +81,7 @@ async def claim(*, batch_id: int, customer_id: int, channel: str, request_id: st
     coupon may be used, checked at redemption. The touch that brought the customer, which the claim event
     and the coupon's later events carry, is ``attribution`` when the caller knows it already (a signed claim
     link names its code), else read from a link ``token`` or the ``visitor_id``'s last touch."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     taken = await take_for_person(operation=Operation.CLAIM, batch_id=batch_id, customer_id=customer_id,
                                   request_id=request_id, now=now)
     if isinstance(taken, Transition):

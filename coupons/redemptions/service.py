@@ -9,7 +9,7 @@ A request that lost to an earlier copy of itself (the same request id) gets that
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise import Tortoise
 from tortoise.expressions import F
@@ -21,6 +21,7 @@ from coupons.ledger import Actor, Transition, apply, replay, settle
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState, Operation
 from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions
 from coupons.statements import coupon_for_use
+from hub import clock
 from hub.database import dialect
 from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.products.models import Product
@@ -109,7 +110,7 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
                  request_id: str, actor: Actor, now: datetime | None = None) -> Transition:
     """Use a claimed coupon on a spend at a store; the ledger row's ``amount_fen`` is the discount given.
     A locked coupon is redeemed only by the transaction holding the lock (``order_ref`` = its holder)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon, earlier = await usable_by(code=code, holder=order_ref, operation=Operation.REDEEM, request_id=request_id,
                                       now=now, refused=CouponNotRedeemable)
     if earlier is not None:
@@ -190,7 +191,7 @@ async def cancel_redemption(*, code: str, store_id: int, order_ref: str | None =
                             actor: Actor, now: datetime | None = None) -> Transition:
     """Undo a redemption at the store that made it, on the same Shanghai day (撤销核销): as if it never
     happened, so settlement drops it."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.CANCEL_REDEMPTION, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
@@ -208,7 +209,7 @@ async def return_coupon(*, code: str, order_ref: str | None = None, request_id: 
                         now: datetime | None = None) -> Transition:
     """Give a redeemed coupon back after its order was refunded (退券), within the batch's ``return_days``:
     the redemption stays in settlement and this return is settled against it."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     coupon = await coupon_by_code(code)
     earlier = await replay(operation=Operation.RETURN, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
