@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field
 from tortoise.models import Model
@@ -18,7 +18,7 @@ from tortoise.models import Model
 from hub.errors import FieldError
 from hub.products.models import Product, ProductCategory
 from hub.regions.models import PARENT_LEVEL, Region, RegionLevel
-from hub.schemas import Code, Fen, text
+from hub.schemas import Code, Fen, Text
 from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store, StoreKind
 
@@ -57,25 +57,25 @@ Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
-def choice(enum: type[StrEnum]):
-    """An enum column, forgiving about case and spaces (Excel users type ``Grid``)."""
-    return Annotated[enum, BeforeValidator(_lower)]
+E = TypeVar("E", bound=StrEnum)
+# An enum column, forgiving about case and spaces (Excel users type ``Grid``): ``Choice[RegionLevel]``.
+Choice = Annotated[E, BeforeValidator(_lower)]
 
 
 class RegionRow(BaseModel):
     code: Code
-    name: text(64)
-    level: choice(RegionLevel)
+    name: Annotated[str, Text(64)]
+    level: Choice[RegionLevel]
     parent_code: Code | None = None
 
 
 class StoreRow(BaseModel):
     code: Code
-    name: text(100)
-    kind: choice(StoreKind) = StoreKind.HALL
+    name: Annotated[str, Text(100)]
+    kind: Choice[StoreKind] = StoreKind.HALL
     region_code: Code
-    address: text(200, min_length=0) = ""
-    phone: text(32, min_length=0) = ""
+    address: Annotated[str, Text(200, min_length=0)] = ""
+    phone: Annotated[str, Text(32, min_length=0)] = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     active: CsvBool = True
@@ -83,19 +83,19 @@ class StoreRow(BaseModel):
 
 class StaffRow(BaseModel):
     staff_no: Code
-    name: text(64)
+    name: Annotated[str, Text(64)]
     store_code: Code
-    role: choice(StaffRole) = StaffRole.CLERK
-    wecom_userid: text(64) | None = None
+    role: Choice[StaffRole] = StaffRole.CLERK
+    wecom_userid: Annotated[str, Text(64)] | None = None
     active: CsvBool = True
 
 
 class ProductRow(BaseModel):
     sku: Code
-    name: text(100)
-    category: choice(ProductCategory)
+    name: Annotated[str, Text(100)]
+    category: Choice[ProductCategory]
     price_fen: Fen
-    description: text(4000, min_length=0) = ""
+    description: Annotated[str, Text(4000, min_length=0)] = ""
     active: CsvBool = True
 
 
