@@ -11,8 +11,9 @@ from hub.regions.models import Region
 from hub.schemas import SHANGHAI
 from hub.stores.models import Store
 
-CHANNELS = {CouponChannel.STORE: "营业厅", CouponChannel.STOREFRONT: "线上商城", CouponChannel.APP: "掌上营业厅App",
-            CouponChannel.WECOM: "企业微信"}
+# Keyed by str: a batch keeps its channels as the plain strings of its JSON column.
+CHANNELS: dict[str, str] = {CouponChannel.STORE: "营业厅", CouponChannel.STOREFRONT: "线上商城",
+                            CouponChannel.APP: "掌上营业厅App", CouponChannel.WECOM: "企业微信"}
 CATEGORIES = {"light": "流量及加装包", "finance": "金融分期", "terminal": "手机终端", "home": "家庭宽带",
               "preference": "兴趣权益包", "scenario": "场景套餐", "equity": "会员权益"}
 WEEKDAYS = "一二三四五六日"
