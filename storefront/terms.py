@@ -4,6 +4,7 @@ used. Shared by the coupon, claim-link and gift pages; only ``usable_where`` rea
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from coupons.models import BatchKind, CouponBatch, CouponChannel
 from hub.products.models import Product
@@ -66,19 +67,20 @@ async def usable_where(batch: CouponBatch) -> Where:
     rows = []
     places = []
     if batch.store_ids:
-        names = await Store.filter(id__in=batch.store_ids[:STORES_SHOWN]).order_by("id").values_list("name", flat=True)
+        names = cast(list[str], await Store.filter(id__in=batch.store_ids[:STORES_SHOWN]).order_by("id").values_list(
+            "name", flat=True))
         more = len(batch.store_ids) - len(names)
         places.append("、".join(names) + (f" 等{len(batch.store_ids)}家门店" if more > 0 else ""))
     if batch.region_ids:
-        names = await Region.filter(id__in=batch.region_ids[:STORES_SHOWN]).order_by("id").values_list(
-            "name", flat=True)
+        names = cast(list[str], await Region.filter(id__in=batch.region_ids[:STORES_SHOWN]).order_by("id").values_list(
+            "name", flat=True))
         places.append("、".join(names) + "的所有门店")
     rows.append(("适用门店", "；".join(p for p in places if p) or "全部门店"))
     rows.append(("适用渠道", "、".join(CHANNELS.get(c, c) for c in batch.channels) or "全部渠道"))
     goods = [CATEGORIES.get(c, c) for c in batch.categories]
     if batch.product_ids:
-        goods += await Product.filter(id__in=batch.product_ids[:STORES_SHOWN]).order_by("id").values_list(
-            "name", flat=True)
+        goods += cast(list[str], await Product.filter(id__in=batch.product_ids[:STORES_SHOWN]).order_by(
+            "id").values_list("name", flat=True))
     if goods:
         rows.append(("适用商品", "、".join(goods)))
     if batch.usable_weekdays or batch.usable_hours:

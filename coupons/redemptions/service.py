@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from tortoise import Tortoise
 from tortoise.expressions import F
@@ -117,7 +118,7 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     batch = coupon.batch
     store_regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
     if product_id is not None and category is None:  # the product bought names its category
-        category = await Product.filter(id=product_id).first().values_list("category", flat=True)
+        category = cast(str | None, await Product.filter(id=product_id).first().values_list("category", flat=True))
     check_usable(coupon, batch, now=now, store_id=store_id, store_regions=store_regions, channel=channel,
                  category=category, product_id=product_id, spend_fen=spend_fen)
     if order_ref is not None:

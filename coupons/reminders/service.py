@@ -24,6 +24,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from tortoise.functions import Count
 
@@ -67,8 +68,8 @@ async def due(*, now: datetime, limit: int = 500) -> list[Coupon]:
     for its N: the walk reads only coupons still to remind, never the table, and stops at ``limit``. There
     are two held states and a handful of distinct N, so a handful of queries.
     """
-    horizons = await CouponBatch.filter(remind_days_before__gte=1).distinct().values_list(
-        "remind_days_before", flat=True)
+    horizons = cast(list[int], await CouponBatch.filter(remind_days_before__gte=1).distinct().values_list(
+        "remind_days_before", flat=True))
     found: list[Coupon] = []
     for days in sorted(set(horizons)):
         for state in HELD:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from hub import clock
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
@@ -61,7 +61,8 @@ def identity_key(kind: IdentityKind, value: str, *, field: str = "value") -> Ide
 
 async def owner_of(key: IdentityKey) -> int | None:
     """The id of the customer holding this identity, if any."""
-    ids = await Identity.filter(kind=key.kind, value=key.value).limit(1).values_list("customer_id", flat=True)
+    ids = cast(list[int], await Identity.filter(kind=key.kind, value=key.value).limit(1).values_list(
+        "customer_id", flat=True))
     return ids[0] if ids else None
 
 

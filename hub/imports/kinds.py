@@ -150,7 +150,7 @@ class Context:
 Rows = list[tuple[int, Any]]  # (line, the kind's row model)
 
 
-async def fetch_by(model: type[Model], field_name: str, values: Iterable[str], *fields: str) -> list:
+async def fetch_by(model: type[Model], field_name: str, values: Iterable[str | int], *fields: str) -> list:
     """Rows whose ``field_name`` is one of ``values``: one query per KEYS_PER_QUERY values, never per row."""
     values = list(values)
     found: list = []

@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from tortoise.expressions import F
 
@@ -106,7 +107,8 @@ async def staff_changed(*, staff_id: int) -> int:
     they are on plans again (the planner skips members who cannot take customers). Returns how many."""
     member_of = await ContactWayMember.filter(staff_id=staff_id).values_list("contact_way_id", flat=True)
     own = await ContactWay.filter(code__staff_id=staff_id).values_list("id", flat=True)
-    way_ids = await ContactWay.filter(id__in={*member_of, *own}).exclude(status=S.DELETED).values_list("id", flat=True)
+    way_ids = cast(list[int], await ContactWay.filter(id__in={*member_of, *own}).exclude(status=S.DELETED).values_list(
+        "id", flat=True))
     now = clock.now()
     for way_id in way_ids:
         await publish_sync(way_id, reason=f"staff:{staff_id}:{now.isoformat()}", at=now)
