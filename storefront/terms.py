@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import cast
 
 from coupons.models import BatchKind, CouponBatch, CouponChannel
+from coupons.rules import fixed_window
 from hub.products.models import Product
 from hub.regions.models import Region
 from hub.schemas import SHANGHAI
@@ -59,7 +60,8 @@ def batch_validity(batch: CouponBatch) -> str:
         if batch.valid_start_days:
             return f"领取{batch.valid_start_days}天后生效，有效{batch.valid_days}天"
         return f"领取后{batch.valid_days}天内有效"
-    return f"{when(batch.valid_from)} 至 {when(batch.valid_until)}"
+    starts, ends = fixed_window(batch)
+    return f"{when(starts)} 至 {when(ends)}"
 
 
 async def usable_where(batch: CouponBatch) -> Where:

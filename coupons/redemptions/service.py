@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from tortoise import Tortoise
 from tortoise.expressions import F
@@ -22,7 +22,7 @@ from coupons.ledger import Actor, Transition, apply, earlier_entry, replay, sett
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState, Operation
 from coupons.rules import check_usable, discount_for, effective_state, needs_store_regions
 from hub.database import dialect
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, present
 from hub.products.models import Product
 from hub.regions.service import regions_above_store
 from hub.schemas import shanghai_day
@@ -66,6 +66,15 @@ class RedeemedElsewhere(Forbidden):
     title = "The coupon was redeemed at another store"
 
 
+if TYPE_CHECKING:
+
+    class _UsableCoupon(Coupon):
+        """A coupon as usable_by's one statement reads it: with the ids its annotate() adds."""
+
+        earlier_id: int | None
+        pending_share_id: int | None
+
+
 async def coupon_by_code(code: str) -> Coupon:
     """The coupon behind a typed or scanned code; a code failing its check symbol never reaches the table."""
     stored = normalise(code)
@@ -86,9 +95,9 @@ async def usable_by(*, code: str, holder: str | None, operation: Operation, requ
     stored = normalise(code)
     if stored is None:
         raise InvalidInput.field("code", "is not a valid coupon code (check for a typo)")
-    coupon = await Coupon.filter(code=stored).select_related("batch").annotate(
+    coupon = cast("_UsableCoupon | None", await Coupon.filter(code=stored).select_related("batch").annotate(
         earlier_id=earlier_entry(operation=operation, request_id=request_id),
-        pending_share_id=pending_share_of(code=stored, now=now)).first()
+        pending_share_id=pending_share_of(code=stored, now=now)).first())
     if coupon is None:
         raise CouponNotFound("No coupon with this code")
     if coupon.earlier_id is not None:
@@ -196,11 +205,11 @@ async def cancel_redemption(*, code: str, store_id: int, order_ref: str | None =
     earlier = await replay(operation=Operation.CANCEL_REDEMPTION, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
         return earlier
-    _check_undoable(coupon, order_ref=order_ref, now=now)
+    redeemed_at = _check_undoable(coupon, order_ref=order_ref, now=now)
     if coupon.redeemed_store_id != store_id:
         raise RedeemedElsewhere("Only the store that redeemed the coupon can cancel the redemption")
-    if shanghai_day(coupon.redeemed_at) != shanghai_day(now):
-        raise CancelWindowPassed(f"The coupon was redeemed on {shanghai_day(coupon.redeemed_at)}")
+    if shanghai_day(redeemed_at) != shanghai_day(now):
+        raise CancelWindowPassed(f"The coupon was redeemed on {shanghai_day(redeemed_at)}")
     return await _undo(coupon, operation=Operation.CANCEL_REDEMPTION, request_id=request_id, actor=actor, now=now,
                        store_id=store_id)
 
@@ -214,18 +223,20 @@ async def return_coupon(*, code: str, order_ref: str | None = None, request_id: 
     earlier = await replay(operation=Operation.RETURN, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
         return earlier
-    _check_undoable(coupon, order_ref=order_ref, now=now)
-    if now > coupon.redeemed_at + timedelta(days=coupon.batch.return_days):
+    redeemed_at = _check_undoable(coupon, order_ref=order_ref, now=now)
+    if now > redeemed_at + timedelta(days=coupon.batch.return_days):
         raise ReturnWindowPassed(f"A coupon of this batch can be returned within {coupon.batch.return_days} days")
     return await _undo(coupon, operation=Operation.RETURN, request_id=request_id, actor=actor, now=now,
                        store_id=coupon.redeemed_store_id)
 
 
-def _check_undoable(coupon: Coupon, *, order_ref: str | None, now: datetime) -> None:
+def _check_undoable(coupon: Coupon, *, order_ref: str | None, now: datetime) -> datetime:
+    """Refuses a coupon that is not redeemed (with ``order_ref``, by that order); returns when it was."""
     if coupon.state != REDEEMED:
         raise CouponNotRedeemed(f"The coupon is {effective_state(coupon, now).value}")
     if order_ref is not None and order_ref != coupon.redeemed_order_ref:
         raise InvalidInput.field("order_ref", "is not the order the coupon was redeemed with")
+    return present(coupon.redeemed_at, "a redemption sets redeemed_at and only its undo clears it")
 
 
 async def _undo(coupon: Coupon, *, operation: Operation, request_id: str, actor: Actor, now: datetime,
