@@ -159,7 +159,7 @@ async def list_customers(
         keys.append(phone_identity(phone))
     if (identity_kind is None) != (identity_value is None):
         raise InvalidInput.field("identity_value", "give identity_kind and identity_value together")
-    if identity_kind is not None:
+    if identity_kind is not None and identity_value is not None:  # both or neither, checked just above
         if identity_kind == IdentityKind.PHONE_HASH:
             raise InvalidInput.field("identity_kind", "look a phone up with phone")
         keys.append(IdentityKey(identity_kind, identity_value))
@@ -195,7 +195,7 @@ async def set_channel(
 ) -> ChannelConsent:
     """Upsert one channel; the customer's row lock keeps a merge from moving channels meanwhile."""
     await lock_live(customer_id)
-    values = {"consent": consent, "do_not_disturb": do_not_disturb, "source": source}
+    values: dict[str, Any] = {"consent": consent, "do_not_disturb": do_not_disturb, "source": source}
     updated = await ChannelConsent.filter(customer_id=customer_id, channel=channel).update(
         **values, updated_at=clock.now())
     if not updated:
