@@ -114,9 +114,13 @@ async def _run_workers(settings, lanes: list[str], *, burst: bool) -> None:
 
     workers = [create_worker({**worker_settings(settings, lane=name), "burst": burst, "handle_signals": False})
                for name in lanes]
+    def stop(signum: signal.Signals) -> None:
+        for w in workers:
+            w.handle_sig(signum)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda s=signum: [w.handle_sig(s) for w in workers])
+        loop.add_signal_handler(signum, stop, signum)
     try:
         await asyncio.gather(*(w.async_run() for w in workers), return_exceptions=True)
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field
 from tortoise.models import Model
@@ -58,6 +58,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=Model)
 # An enum column, forgiving about case and spaces (Excel users type ``Grid``): ``Choice[RegionLevel]``.
 Choice = Annotated[E, BeforeValidator(_lower)]
 
@@ -269,13 +270,13 @@ async def plan_products(rows: Rows, ctx: Context) -> list[Planned]:
 
 
 @dataclass(frozen=True)
-class Spec:
-    model: type[Model]
+class Spec(Generic[M]):
+    model: type[M]
     row: type[BaseModel]
     key: str  # the natural key: column name and model field
     plan: Callable[[Rows, Context], Awaitable[list[Planned]]]
     # Called in the import's transaction with each updated row and what changed in it (column → new value).
-    after_update: Callable[[list[tuple[Model, dict]]], Awaitable[None]] | None = None
+    after_update: Callable[[list[tuple[M, dict]]], Awaitable[None]] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -296,7 +297,7 @@ async def staff_updated(changed: list[tuple[Staff, dict]]) -> None:
             await staff_changed(staff_id=staff.id)
 
 
-SPECS = {
+SPECS: dict[ImportKind, Spec[Any]] = {
     ImportKind.REGIONS: Spec(Region, RegionRow, "code", plan_regions),
     ImportKind.STORES: Spec(Store, StoreRow, "code", plan_stores),
     ImportKind.STAFF: Spec(Staff, StaffRow, "staff_no", plan_staff, after_update=staff_updated),

@@ -41,7 +41,9 @@ class MemberIn(BaseModel):
     )
 
     def setting(self) -> MemberSetting:
-        duty_hours = {day: [list(interval) for interval in intervals] for day, intervals in self.duty_hours.items()}
+        duty_hours: dict[str, list[list[str]]] = {
+            day: [list(interval) for interval in intervals] for day, intervals in self.duty_hours.items()
+        }
         return MemberSetting(staff_id=self.staff_id, backup=self.backup, duty_hours=duty_hours)
 
 
