@@ -11,6 +11,7 @@ day) changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from coupons.batches import service as batches
 from coupons.claims import service as claims
@@ -98,7 +99,8 @@ async def _quietly(step) -> object | None:
 
 async def load_demo_coupons() -> DemoCoupons:
     store = await Store.all().order_by("code").first()
-    customers = await Customer.filter(merged_into_id=None).order_by("id").limit(20).values_list("id", flat=True)
+    customers = cast(list[int], await Customer.filter(merged_into_id=None).order_by("id").limit(20).values_list(
+        "id", flat=True))
     if store is None or len(customers) < 20:
         raise RuntimeError("load the demo province first: hub demo-data")
     author, approver = await _key(AUTHOR), await _key(APPROVER)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from coupons.ledger import Transition
 from coupons.models import Operation
+from hub.errors import present
 from hub.events.attribution import Attribution
 from hub.events.models import EventType
 from hub.events.service import record_event
@@ -34,7 +35,8 @@ async def record(transition: Transition, *, at: datetime) -> None:
     props = {"coupon_id": coupon.id, "batch_id": coupon.batch_id, "operation": entry.operation.value,
              "store_id": entry.store_id, "amount_fen": entry.amount_fen}
     if entry.operation == Operation.ACCEPT:
-        props |= {"share_id": entry.detail["share_id"], "from_customer_id": entry.detail["from_customer_id"]}
+        detail = present(entry.detail, "an accept's ledger row names the share and the giver (gifting._detail)")
+        props |= {"share_id": detail["share_id"], "from_customer_id": detail["from_customer_id"]}
     await record_event(
         type=TYPES[entry.operation.value], customer_id=coupon.owner_id, attribution=attribution,
         occurred_at=at, props=props,

@@ -1,12 +1,22 @@
 """Electronic coupons: batches (the stock and its rules), the coupons issued from them, and the ledger
 of every transition a coupon went through."""
 
+from __future__ import annotations
+
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from hub.modelbase import TimestampedModel
+
+if TYPE_CHECKING:
+    from hub.auth.models import ApiKey
+    from hub.campaigns.models import Campaign
+    from hub.customers.models import Customer
+    from hub.staff.models import Staff
+    from hub.stores.models import Store
 
 
 class BatchKind(StrEnum):
@@ -84,20 +94,30 @@ class CouponBatch(TimestampedModel):
     valid_until = fields.DatetimeField(null=True)
     valid_days = fields.IntField(null=True)
     valid_start_days = fields.IntField(default=0)  # with valid_days: the coupon becomes usable M days after claim
-    store_ids = fields.JSONField(default=list)
-    region_ids = fields.JSONField(default=list)
-    categories = fields.JSONField(default=list)
-    product_ids = fields.JSONField(default=list)  # with categories: a product named or of a category named
-    channels = fields.JSONField(default=list)
-    usable_weekdays = fields.JSONField(default=list)
-    usable_hours = fields.JSONField(default=list)
+    store_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    region_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    categories: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    # With categories: a product named or of a category named.
+    product_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    channels: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    usable_weekdays: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    usable_hours: fields.JSONField[list[list[str]]] = fields.JSONField(default=list)
     stackable = fields.BooleanField(default=False)
     transferable = fields.BooleanField(default=True)
     remind_days_before = fields.IntField(null=True)  # remind holders this many days before expiry; null = never
     status = fields.CharEnumField(BatchStatus, max_length=16, default=BatchStatus.DRAFT)
-    campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT)
-    created_by = fields.ForeignKeyField("hub.ApiKey", related_name=False, on_delete=fields.RESTRICT)
-    approved_by = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT)
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "hub.Campaign", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    campaign_id: int | None
+    created_by: fields.ForeignKeyRelation[ApiKey] = fields.ForeignKeyField(
+        "hub.ApiKey", related_name=False, on_delete=fields.RESTRICT
+    )
+    created_by_id: int
+    approved_by: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    approved_by_id: int | None
     approved_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
 
@@ -108,7 +128,10 @@ class CouponBatch(TimestampedModel):
 # Claims of one batch on one Shanghai calendar day, so the daily cap is one conditional UPDATE too.
 class CouponBatchDay(Model):
     id = fields.BigIntField(primary_key=True)
-    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.CASCADE)
+    batch: fields.ForeignKeyRelation[CouponBatch] = fields.ForeignKeyField(
+        "hub.CouponBatch", related_name=False, on_delete=fields.CASCADE
+    )
+    batch_id: int
     day = fields.DateField()
     issued = fields.IntField(default=0)
 
@@ -121,8 +144,14 @@ class CouponBatchDay(Model):
 class Coupon(TimestampedModel):
     id = fields.BigIntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
-    batch = fields.ForeignKeyField("hub.CouponBatch", related_name=False, on_delete=fields.RESTRICT)
-    owner = fields.ForeignKeyField("hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT)
+    batch: fields.ForeignKeyRelation[CouponBatch] = fields.ForeignKeyField(
+        "hub.CouponBatch", related_name=False, on_delete=fields.RESTRICT
+    )
+    batch_id: int
+    owner: fields.ForeignKeyNullableRelation[Customer] = fields.ForeignKeyField(
+        "hub.Customer", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    owner_id: int | None
     state = fields.CharEnumField(CouponState, max_length=16)
     valid_from = fields.DatetimeField()
     valid_until = fields.DatetimeField()
@@ -130,12 +159,19 @@ class Coupon(TimestampedModel):
     lock_holder = fields.CharField(max_length=128, null=True)
     lock_until = fields.DatetimeField(null=True)
     redeemed_at = fields.DatetimeField(null=True)
-    redeemed_store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
-    redeemed_staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    redeemed_store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
+        "hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    redeemed_store_id: int | None
+    redeemed_staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    redeemed_staff_id: int | None
     redeemed_order_ref = fields.CharField(max_length=64, null=True)
     redeemed_spend_fen = fields.BigIntField(null=True)
     redeemed_discount_fen = fields.BigIntField(null=True)
-    attribution = fields.JSONField(null=True)  # the touch that brought the claim, carried by later events
+    # The touch that brought the claim, carried by later events.
+    attribution: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     partner_code = fields.CharField(max_length=128, null=True)  # an equity coupon's code from the partner's file
     reminded_at = fields.DatetimeField(null=True)  # when the expiry reminder was routed; set once
     version = fields.IntField(default=1)
@@ -150,19 +186,32 @@ class Coupon(TimestampedModel):
 # request finds its first row and answers with it instead of acting twice.
 class CouponLedger(Model):
     id = fields.BigIntField(primary_key=True)
-    coupon = fields.ForeignKeyField("hub.Coupon", related_name=False, on_delete=fields.RESTRICT)
+    coupon: fields.ForeignKeyRelation[Coupon] = fields.ForeignKeyField(
+        "hub.Coupon", related_name=False, on_delete=fields.RESTRICT
+    )
+    coupon_id: int
     operation = fields.CharEnumField(Operation, max_length=24)
     from_state = fields.CharEnumField(CouponState, max_length=16, null=True)
     to_state = fields.CharEnumField(CouponState, max_length=16)
-    actor_key = fields.ForeignKeyField("hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT)
+    actor_key: fields.ForeignKeyNullableRelation[ApiKey] = fields.ForeignKeyField(
+        "hub.ApiKey", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    actor_key_id: int | None
     actor_role = fields.CharField(max_length=20)
     channel = fields.CharField(max_length=16, default="")
-    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT)
-    staff = fields.ForeignKeyField("hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT)
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
+        "hub.Store", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    store_id: int | None
+    staff: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "hub.Staff", null=True, related_name=False, on_delete=fields.RESTRICT
+    )
+    staff_id: int | None
     order_ref = fields.CharField(max_length=64, null=True)
     amount_fen = fields.BigIntField(null=True)
     request_id = fields.CharField(max_length=200)
-    detail = fields.JSONField(null=True)  # what the columns do not hold, e.g. a gift's share and both owners
+    # What the columns do not hold, e.g. a gift's share and both owners.
+    detail: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from coupons.models import BatchKind, Coupon, CouponBatch, CouponState
-from hub.errors import Conflict, InvalidInput
+from hub.errors import BrokenInvariant, Conflict, InvalidInput, present
 from hub.schemas import SHANGHAI
 
 # States whose coupon stops being usable once its validity is over.
@@ -34,9 +34,17 @@ def effective_state(coupon: Coupon, now: datetime) -> CouponState:
     claimed again, even before the jobs that store this have run."""
     if coupon.state in LAPSING and now >= coupon.valid_until:
         return CouponState.EXPIRED
-    if coupon.state == CouponState.LOCKED and now >= coupon.lock_until:
+    if coupon.state == CouponState.LOCKED and now >= present(coupon.lock_until, "a lock sets lock_until"):
         return CouponState.CLAIMED
     return coupon.state
+
+
+def fixed_window(batch: CouponBatch) -> tuple[datetime, datetime]:
+    """(valid_from, valid_until) of a batch without valid_days: such a batch has both ends (batches.service
+    refuses a batch with neither valid_days nor the whole window)."""
+    if batch.valid_from is None or batch.valid_until is None:
+        raise BrokenInvariant(f"coupon batch {batch.id} has neither valid_days nor a fixed window")
+    return batch.valid_from, batch.valid_until
 
 
 def validity_from_claim(batch: CouponBatch, claimed_at: datetime) -> tuple[datetime, datetime]:
@@ -45,7 +53,7 @@ def validity_from_claim(batch: CouponBatch, claimed_at: datetime) -> tuple[datet
     if batch.valid_days is not None:
         starts = claimed_at + timedelta(days=batch.valid_start_days)
         return starts, starts + timedelta(days=batch.valid_days)
-    return batch.valid_from, batch.valid_until
+    return fixed_window(batch)
 
 
 def check_usable(coupon: Coupon, batch: CouponBatch, *, now: datetime, store_id: int, store_regions: frozenset[int],

@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field
 from coupons.codes import CODE_LENGTH
 from coupons.ledger import Transition
 from coupons.models import BatchKind, Coupon, CouponLedger, CouponState
-from hub.schemas import OutTime, text
+from hub.schemas import OutTime, Text
 
 Quantity = Annotated[int, Field(ge=1, le=10_000_000)]
 CouponCode = Annotated[str, Field(min_length=CODE_LENGTH, max_length=2 * CODE_LENGTH,
                                   description="As printed or scanned; case, spaces and dashes are ignored")]
-OrderRef = text(64)
+OrderRef = Annotated[str, Text(64)]
 Weekday = Annotated[int, Field(ge=1, le=7, description="ISO weekday: 1 is Monday, 7 Sunday")]
 HourMinute = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", description="HH:MM")]
 HourWindow = tuple[HourMinute, HourMinute]

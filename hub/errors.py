@@ -7,7 +7,7 @@ declare the statuses they may answer with ``responses=problems(401, 403, 404)`` 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("hub.errors")
+
+T = TypeVar("T")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -87,6 +89,20 @@ class PayloadTooLarge(HubError):
     status = 413
     slug = "too-large"
     title = "The request body is too large"
+
+
+class BrokenInvariant(RuntimeError):
+    """Something the code relies on did not hold: a bug or a damaged row, never the client's doing (a 500)."""
+
+
+def present(value: T | None, why: str) -> T:
+    """``value``, which cannot be None here for the reason ``why`` gives; None raises BrokenInvariant with it.
+
+    The narrowing of ``assert value is not None`` for the type checker, but kept under ``python -O`` and with
+    the reason in the log instead of an AttributeError further on."""
+    if value is None:
+        raise BrokenInvariant(f"unexpected None: {why}")
+    return value
 
 
 _TITLES = {

@@ -34,7 +34,7 @@ async def _check(name: str, probe) -> tuple[str, str]:
 async def _redis_ping() -> None:
     from redis.asyncio import Redis
 
-    client = Redis.from_url(get_settings().redis_url)
+    client = Redis.from_url(get_settings().required_redis_url)  # only called when redis_url is set
     try:
         await client.ping()
     finally:

@@ -14,6 +14,7 @@ from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.writer import MigrationWriter
 
 from hub.database import tortoise_config
+from hub.errors import present
 from hub.settings import Settings
 
 
@@ -32,7 +33,7 @@ async def detect_model_changes(settings: Settings) -> list[MigrationWriter]:
     config = tortoise_config(settings)
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
-        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+        writers = await MigrationAutodetector(present(ctx.apps, "ctx.init() sets the apps"), config["apps"]).changes()
         await ctx.close_connections()
     return writers
 

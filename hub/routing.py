@@ -28,8 +28,11 @@ log = logging.getLogger("hub.routing")
 try:  # FastAPI 0.16x's internals for handing a matched route its context, as its own router does
     from fastapi.routing import _FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY as _CONTEXT_KEY
     from fastapi.routing import APIRoute, _get_fastapi_scope
+
+    _INDEXABLE = True
 except ImportError:  # pragma: no cover - another FastAPI: matching stays FastAPI's own
-    _CONTEXT_KEY = None
+    _CONTEXT_KEY = ""  # never used: no index is installed
+    _INDEXABLE = False
 
 DEPTH = 3  # static segments a route is filed under
 _SELECTED = "hub.route_index.selected"
@@ -110,7 +113,7 @@ def _routes_in_matching_order(app: FastAPI) -> list[tuple[str, Any]]:
 
 def install_route_index(app: FastAPI) -> RouteIndex | None:
     """Put the index in front of the app's routes (after every router is included)."""
-    if _CONTEXT_KEY is None:
+    if not _INDEXABLE:
         log.warning("FastAPI without per-route contexts: route matching is not indexed")
         return None
     routes = _routes_in_matching_order(app)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from annotated_types import GroupedMetadata
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
@@ -34,13 +37,19 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
-def text(max_length: int, min_length: int = 1):
-    """A stripped string without control characters, bounded in length."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_control_chars),
-    ]
+@dataclass(frozen=True, slots=True)
+class Text(GroupedMetadata):
+    """A stripped string without control characters, bounded in length: ``Annotated[str, Text(64)]``, or
+    ``Annotated[str, Text(200, min_length=0)]`` where empty is allowed. Metadata rather than a function that
+    returns the ``Annotated`` type, so type checkers read the field as ``str``; pydantic unpacks the group
+    into the same string constraints and validator as if they were written out."""
+
+    max_length: int
+    min_length: int = 1
+
+    def __iter__(self) -> Iterator[object]:
+        yield from StringConstraints(strip_whitespace=True, min_length=self.min_length, max_length=self.max_length)
+        yield AfterValidator(_no_control_chars)
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -58,7 +67,7 @@ InTime = Annotated[datetime, AfterValidator(_as_utc)]
 # Outgoing times: shown in Asia/Shanghai with the offset spelled out.
 OutTime = Annotated[datetime, PlainSerializer(_to_shanghai, return_type=str)]
 
-SearchText = text(64)  # a free-text filter such as ?q=
+SearchText = Annotated[str, Text(64)]  # a free-text filter such as ?q=
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
 ]

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def required_redis_url(self) -> str:
+        """``redis_url`` for code that runs only when Redis is configured (the queue, the worker, readiness)."""
+        if self.redis_url is None:
+            raise SettingsError("HUB_REDIS_URL is not set, and this needs Redis")
+        return self.redis_url
+
+    @property
     def secret(self) -> bytes:
         if self.secret_key is None:  # filled in by _fill_secret_key when the settings are made
             raise RuntimeError("the settings have no secret key")

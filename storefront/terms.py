@@ -4,15 +4,18 @@ used. Shared by the coupon, claim-link and gift pages; only ``usable_where`` rea
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from coupons.models import BatchKind, CouponBatch, CouponChannel
+from coupons.rules import fixed_window
 from hub.products.models import Product
 from hub.regions.models import Region
 from hub.schemas import SHANGHAI
 from hub.stores.models import Store
 
-CHANNELS = {CouponChannel.STORE: "营业厅", CouponChannel.STOREFRONT: "线上商城", CouponChannel.APP: "掌上营业厅App",
-            CouponChannel.WECOM: "企业微信"}
+# Keyed by str: a batch keeps its channels as the plain strings of its JSON column.
+CHANNELS: dict[str, str] = {CouponChannel.STORE: "营业厅", CouponChannel.STOREFRONT: "线上商城",
+                            CouponChannel.APP: "掌上营业厅App", CouponChannel.WECOM: "企业微信"}
 CATEGORIES = {"light": "流量及加装包", "finance": "金融分期", "terminal": "手机终端", "home": "家庭宽带",
               "preference": "兴趣权益包", "scenario": "场景套餐", "equity": "会员权益"}
 WEEKDAYS = "一二三四五六日"
@@ -57,7 +60,8 @@ def batch_validity(batch: CouponBatch) -> str:
         if batch.valid_start_days:
             return f"领取{batch.valid_start_days}天后生效，有效{batch.valid_days}天"
         return f"领取后{batch.valid_days}天内有效"
-    return f"{when(batch.valid_from)} 至 {when(batch.valid_until)}"
+    starts, ends = fixed_window(batch)
+    return f"{when(starts)} 至 {when(ends)}"
 
 
 async def usable_where(batch: CouponBatch) -> Where:
@@ -65,19 +69,20 @@ async def usable_where(batch: CouponBatch) -> Where:
     rows = []
     places = []
     if batch.store_ids:
-        names = await Store.filter(id__in=batch.store_ids[:STORES_SHOWN]).order_by("id").values_list("name", flat=True)
+        names = cast(list[str], await Store.filter(id__in=batch.store_ids[:STORES_SHOWN]).order_by("id").values_list(
+            "name", flat=True))
         more = len(batch.store_ids) - len(names)
         places.append("、".join(names) + (f" 等{len(batch.store_ids)}家门店" if more > 0 else ""))
     if batch.region_ids:
-        names = await Region.filter(id__in=batch.region_ids[:STORES_SHOWN]).order_by("id").values_list(
-            "name", flat=True)
+        names = cast(list[str], await Region.filter(id__in=batch.region_ids[:STORES_SHOWN]).order_by("id").values_list(
+            "name", flat=True))
         places.append("、".join(names) + "的所有门店")
     rows.append(("适用门店", "；".join(p for p in places if p) or "全部门店"))
     rows.append(("适用渠道", "、".join(CHANNELS.get(c, c) for c in batch.channels) or "全部渠道"))
     goods = [CATEGORIES.get(c, c) for c in batch.categories]
     if batch.product_ids:
-        goods += await Product.filter(id__in=batch.product_ids[:STORES_SHOWN]).order_by("id").values_list(
-            "name", flat=True)
+        goods += cast(list[str], await Product.filter(id__in=batch.product_ids[:STORES_SHOWN]).order_by(
+            "id").values_list("name", flat=True))
     if goods:
         rows.append(("适用商品", "、".join(goods)))
     if batch.usable_weekdays or batch.usable_hours:

@@ -14,14 +14,14 @@ from coupons.schemas import (
     _unique,
 )
 from hub.products.models import ProductCategory
-from hub.schemas import DbId, Fen, InTime, OutTime, text
+from hub.schemas import DbId, Fen, InTime, OutTime, Text
 
 
 class BatchIn(BaseModel):
     """Validity is either ``valid_from`` + ``valid_until`` or ``valid_days`` from the claim (starting
     ``valid_start_days`` after it); empty scope lists mean "anywhere", and stores and regions add up."""
 
-    name: text(100)
+    name: Annotated[str, Text(100)]
     kind: BatchKind
     face_value_fen: Fen = 0
     min_spend_fen: Fen = 0

@@ -8,7 +8,7 @@ the value the caller last saw, so a change based on a stale screen is refused ra
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import F
 from tortoise.models import Model
@@ -105,7 +105,7 @@ async def create_batch(*, created_by_id: int, campaign_id: int | None = None, **
 
 async def _check_exist(model: type[Model], ids: list[int], *, field: str) -> None:
     """A scope naming a store or region that does not exist would silently match nothing: refuse it."""
-    found = set(await model.filter(id__in=ids).values_list("id", flat=True)) if ids else set()
+    found = set(cast(list[int], await model.filter(id__in=ids).values_list("id", flat=True))) if ids else set()
     missing = [str(i) for i in ids if i not in found]
     if missing:
         raise InvalidInput.field(field, f"no such id: {', '.join(missing[:20])}")

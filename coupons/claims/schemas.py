@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from coupons.models import CouponChannel
-from hub.schemas import DbId, text
+from hub.schemas import DbId, Text
 
 
 class ClaimIn(BaseModel):
@@ -14,5 +16,5 @@ class ClaimIn(BaseModel):
 
     customer_id: DbId
     channel: CouponChannel
-    visitor_id: text(40) | None = None
-    token: text(1024) | None = None
+    visitor_id: Annotated[str, Text(40)] | None = None
+    token: Annotated[str, Text(1024)] | None = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from tortoise.expressions import F
 
@@ -63,7 +64,7 @@ async def live_id(customer_id: int) -> int:
 
 async def person_ids(live: int) -> list[int]:
     """The live customer and every customer merged into it: one person, one wallet, one limit."""
-    return [live, *await Customer.filter(merged_into_id=live).values_list("id", flat=True)]
+    return [live, *cast(list[int], await Customer.filter(merged_into_id=live).values_list("id", flat=True))]
 
 
 async def is_same_person(customer_id: int, owner_id: int | None) -> bool:

@@ -29,7 +29,7 @@ from coupons.redemptions.service import coupon_by_code
 from coupons.rules import effective_state
 from hub import clock
 from hub.customers.service import lock_live
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, NotFound, present
 
 PENDING = ShareStatus.PENDING
 DEFAULT_TTL_HOURS = 72
@@ -69,7 +69,8 @@ def effective_status(share: CouponShare, now: datetime) -> ShareStatus:
 
 
 async def _gift_of(transition: Transition) -> Gift:
-    return Gift(share=await CouponShare.get(id=transition.entry.detail["share_id"]), transition=transition)
+    detail = present(transition.entry.detail, "every gifting step writes its ledger row with the share (_detail)")
+    return Gift(share=await CouponShare.get(id=detail["share_id"]), transition=transition)
 
 
 def _detail(link: CouponShare) -> dict:

@@ -14,13 +14,15 @@ from coupons.issue_runs.models import CouponIssueRun, IssueRunStatus
 from coupons.models import CouponChannel
 from hub.edge import APIRouter
 from hub.errors import problems
-from hub.schemas import DbId, OutTime, text
+from hub.schemas import DbId, OutTime, Text
 
 router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 403, 422))
 
 
 class IssueRunIn(BaseModel):
-    offer_ref: text(64) = Field(description="The offer's id at the strategy engine; one run per batch and offer")
+    offer_ref: Annotated[str, Text(64)] = Field(
+        description="The offer's id at the strategy engine; one run per batch and offer"
+    )
     channel: CouponChannel = Field(description="The channel whose message will carry the coupons")
     customer_ids: Annotated[list[DbId], Field(min_length=1, max_length=issue_runs.MAX_CUSTOMERS)]
 

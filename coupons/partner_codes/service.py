@@ -10,6 +10,7 @@ back: no coupon of an equity batch exists without its partner code.
 from __future__ import annotations
 
 import random
+from typing import cast
 
 from pydantic import BaseModel
 from tortoise.exceptions import IntegrityError
@@ -140,8 +141,8 @@ async def load(*, batch_id: int, codes: list[str], source: str) -> LoadSummary:
     source = "".join(c for c in source if c.isprintable())[-200:]
     held: set[str] = set()
     for start in range(0, len(codes), CHUNK):
-        held.update(await PartnerCode.filter(batch_id=batch_id, code__in=codes[start:start + CHUNK])
-                    .values_list("code", flat=True))
+        held.update(cast(list[str], await PartnerCode.filter(batch_id=batch_id, code__in=codes[start:start + CHUNK])
+                         .values_list("code", flat=True)))
     new = [code for code in dict.fromkeys(codes) if code not in held]
     try:
         for start in range(0, len(new), CHUNK):

@@ -16,7 +16,7 @@ from hub.edge import APIRouter
 from hub.errors import problems
 from hub.imports.api import read_upload
 from hub.pagination import filter_given, paginate
-from hub.schemas import DbId, Page, PageQuery, text
+from hub.schemas import DbId, Page, PageQuery, Text
 
 router = APIRouter(prefix="/coupons/reconciliations", tags=["coupons"], responses=problems(401, 403, 422))
 RunId = Annotated[DbId, Path()]
@@ -43,7 +43,7 @@ async def create_run(
     file: Annotated[UploadFile, File(description="The settlement CSV, UTF-8 or GB18030")],
     period_from: Annotated[date, Query(alias="from", description="First Shanghai day of the period")],
     period_to: Annotated[date, Query(alias="to", description="Last Shanghai day of the period")],
-    source: Annotated[text(64), Query(description="Whose file: the partner or system name")] = "partner",
+    source: Annotated[str, Text(64), Query(description="Whose file: the partner or system name")] = "partner",
     pos_journal: Annotated[UploadFile | None, File(description="The POS journal, for a three-way run")] = None,
 ) -> ReconciliationOut:
     data, file_name = await read_upload(file, fallback_name="upload.csv")
@@ -59,7 +59,7 @@ async def create_run(
 async def list_runs(
     key: OpsKey,
     page: PageQuery,
-    source: Annotated[text(64) | None, Query()] = None,
+    source: Annotated[Annotated[str, Text(64)] | None, Query()] = None,
     covers: Annotated[date | None, Query(description="Only runs whose period includes this Shanghai day")] = None,
 ) -> Page[RunListItem]:
     query = filter_given(ReconciliationRun.all(), source=source, period_from__lte=covers, period_to__gte=covers)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from coupons.reconciliation.models import LineClass, LineKind
+from hub.errors import present
 
 C = LineClass
 
@@ -48,7 +49,7 @@ class Outcome:
     @property
     def shown(self) -> Entry:
         """The entry whose code, store and day the outcome is listed under: the file's when it has one."""
-        return self.file or self.hub  # type: ignore[return-value]
+        return present(self.file or self.hub, "an outcome has the file's entry, the hub's or both")
 
     def sort_key(self) -> tuple:
         e = self.shown
@@ -144,6 +145,7 @@ def _redemption(f: Entry | None, h: Entry | None) -> list[Outcome]:
     if f is None and h is not None and h.reversal is not None and h.reversal.cancellation:
         return []  # cancelled in the hub the same day, so never settled: nothing to settle either way
     if f is None:
+        h = present(h, "a pair has the file's redemption, the hub's or both")
         missing = [Outcome(C.MISSING_AT_PARTNER, LineKind.REDEMPTION, None, h)]
         if h.reversal is not None:  # returned after a refund: the clawback is missing too
             missing.append(Outcome(C.MISSING_AT_PARTNER, LineKind.REVERSAL, None, h.reversal))

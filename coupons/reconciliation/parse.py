@@ -24,9 +24,9 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from coupons.reconciliation.models import LineKind
 from hub.errors import FieldError, InvalidInput
-from hub.imports.kinds import Errors, choice
+from hub.imports.kinds import Choice, Errors
 from hub.imports.service import read_records
-from hub.schemas import Code, Fen, text
+from hub.schemas import Code, Fen, Text
 
 COLUMNS = ("date", "store_code", "coupon_code", "amount_fen", "partner_ref", "kind")
 
@@ -42,10 +42,10 @@ def _code(value: Any) -> Any:
 class _Row(BaseModel):
     date: Annotated[date, BeforeValidator(_dashed)]
     store_code: Code
-    coupon_code: Annotated[text(40), BeforeValidator(_code)]
+    coupon_code: Annotated[str, Text(40), BeforeValidator(_code)]
     amount_fen: Fen
-    partner_ref: text(64)
-    kind: choice(LineKind)
+    partner_ref: Annotated[str, Text(64)]
+    kind: Choice[LineKind]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import io
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from coupons.models import CouponLedger, Operation
 from coupons.reconciliation.matching import Entry, Outcome, chain, compare, dedup
@@ -140,8 +141,9 @@ async def hub_side(period_from: date, period_to: date) -> tuple[list[Entry], lis
     redemptions made before it). Whole histories of the coupons touched are read, so pairing is exact."""
     start, end = _bounds(period_from, period_to)
     operations = (Operation.REDEEM, *UNDO)
-    touched = await CouponLedger.filter(operation__in=operations, created_at__gte=start, created_at__lt=end
-                                        ).distinct().values_list("coupon_id", flat=True)
+    touched = cast(list[int], await CouponLedger.filter(
+        operation__in=operations, created_at__gte=start, created_at__lt=end
+    ).distinct().values_list("coupon_id", flat=True))
     rows = await fetch_by(CouponLedger, "coupon_id", set(touched), "id", "coupon_id", "operation", "created_at",
                           "amount_fen", "detail", "coupon__code", "store__code")
     _code_at_the_time(rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise import Tortoise
 from tortoise.expressions import F
@@ -23,7 +24,7 @@ from coupons.rules import check_usable, discount_for, effective_state, needs_sto
 from coupons.statements import coupon_for_use
 from hub import clock
 from hub.database import dialect
-from hub.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.errors import Conflict, Forbidden, InvalidInput, NotFound, present
 from hub.products.models import Product
 from hub.regions.service import regions_above_store
 from hub.schemas import shanghai_day
@@ -118,7 +119,7 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     batch = coupon.batch
     store_regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
     if product_id is not None and category is None:  # the product bought names its category
-        category = await Product.filter(id=product_id).first().values_list("category", flat=True)
+        category = cast(str | None, await Product.filter(id=product_id).first().values_list("category", flat=True))
     check_usable(coupon, batch, now=now, store_id=store_id, store_regions=store_regions, channel=channel,
                  category=category, product_id=product_id, spend_fen=spend_fen)
     if order_ref is not None:
@@ -196,11 +197,11 @@ async def cancel_redemption(*, code: str, store_id: int, order_ref: str | None =
     earlier = await replay(operation=Operation.CANCEL_REDEMPTION, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
         return earlier
-    _check_undoable(coupon, order_ref=order_ref, now=now)
+    redeemed_at = _check_undoable(coupon, order_ref=order_ref, now=now)
     if coupon.redeemed_store_id != store_id:
         raise RedeemedElsewhere("Only the store that redeemed the coupon can cancel the redemption")
-    if shanghai_day(coupon.redeemed_at) != shanghai_day(now):
-        raise CancelWindowPassed(f"The coupon was redeemed on {shanghai_day(coupon.redeemed_at)}")
+    if shanghai_day(redeemed_at) != shanghai_day(now):
+        raise CancelWindowPassed(f"The coupon was redeemed on {shanghai_day(redeemed_at)}")
     return await _undo(coupon, operation=Operation.CANCEL_REDEMPTION, request_id=request_id, actor=actor, now=now,
                        store_id=store_id)
 
@@ -214,18 +215,20 @@ async def return_coupon(*, code: str, order_ref: str | None = None, request_id: 
     earlier = await replay(operation=Operation.RETURN, request_id=request_id, coupon_id=coupon.id)
     if earlier is not None:
         return earlier
-    _check_undoable(coupon, order_ref=order_ref, now=now)
-    if now > coupon.redeemed_at + timedelta(days=coupon.batch.return_days):
+    redeemed_at = _check_undoable(coupon, order_ref=order_ref, now=now)
+    if now > redeemed_at + timedelta(days=coupon.batch.return_days):
         raise ReturnWindowPassed(f"A coupon of this batch can be returned within {coupon.batch.return_days} days")
     return await _undo(coupon, operation=Operation.RETURN, request_id=request_id, actor=actor, now=now,
                        store_id=coupon.redeemed_store_id)
 
 
-def _check_undoable(coupon: Coupon, *, order_ref: str | None, now: datetime) -> None:
+def _check_undoable(coupon: Coupon, *, order_ref: str | None, now: datetime) -> datetime:
+    """Refuses a coupon that is not redeemed (with ``order_ref``, by that order); returns when it was."""
     if coupon.state != REDEEMED:
         raise CouponNotRedeemed(f"The coupon is {effective_state(coupon, now).value}")
     if order_ref is not None and order_ref != coupon.redeemed_order_ref:
         raise InvalidInput.field("order_ref", "is not the order the coupon was redeemed with")
+    return present(coupon.redeemed_at, "a redemption sets redeemed_at and only its undo clears it")
 
 
 async def _undo(coupon: Coupon, *, operation: Operation, request_id: str, actor: Actor, now: datetime,

@@ -24,6 +24,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from tortoise.functions import Count
 
@@ -32,6 +33,7 @@ from coupons.models import Coupon, CouponBatch, CouponState
 from coupons.reminders.models import CouponReminder, ReminderOutcome
 from hub.customers.models import Channel, ChannelConsent, Customer
 from hub.database import transaction
+from hub.errors import present
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler, publish
 from hub.schemas import shanghai_day
@@ -67,8 +69,8 @@ async def due(*, now: datetime, limit: int = 500) -> list[Coupon]:
     for its N: the walk reads only coupons still to remind, never the table, and stops at ``limit``. There
     are two held states and a handful of distinct N, so a handful of queries.
     """
-    horizons = await CouponBatch.filter(remind_days_before__gte=1).distinct().values_list(
-        "remind_days_before", flat=True)
+    horizons = cast(list[int], await CouponBatch.filter(remind_days_before__gte=1).distinct().values_list(
+        "remind_days_before", flat=True))
     found: list[Coupon] = []
     for days in sorted(set(horizons)):
         for state in HELD:
@@ -100,12 +102,13 @@ async def remind_due(*, now: datetime, limit: int = 500) -> int:
     if not taken:
         return 0
     routes = await _routes(taken)
-    await CouponReminder.bulk_create([
-        CouponReminder(coupon_id=c.id, channel=routes[c.id].channel, outcome=routes[c.id].outcome,
-                       reason=routes[c.id].reason,
-                       staff_id=routes[c.id].contact.staff_id if routes[c.id].contact else None)
-        for c in taken
-    ])
+    reminders = []
+    for c in taken:
+        route = routes[c.id]
+        staff_id = route.contact.staff_id if route.contact else None
+        reminders.append(CouponReminder(coupon_id=c.id, channel=route.channel, outcome=route.outcome,
+                                        reason=route.reason, staff_id=staff_id))
+    await CouponReminder.bulk_create(reminders)
     await _publish_tasks(taken, routes)
     return len(taken)
 
@@ -132,8 +135,10 @@ async def _routes(coupons: list[Coupon]) -> dict[int, _Route]:
     routes: dict[int, _Route] = {}
     for coupon in coupons:
         live_id = live_of.get(coupon.owner_id) if coupon.owner_id is not None else None
-        routes[coupon.id] = _route(lives.get(live_id) if live_id else None, wecom_rows.get(live_id),
-                                   contacts.get(live_id))
+        if live_id is None:
+            routes[coupon.id] = _route(None, None, None)
+        else:
+            routes[coupon.id] = _route(lives.get(live_id), wecom_rows.get(live_id), contacts.get(live_id))
     return routes
 
 
@@ -174,7 +179,7 @@ async def _publish_tasks(coupons: list[Coupon], routes: dict[int, _Route]) -> No
     for (_, batch_id, day), members in groups.items():
         task: dict[int, StaffContact] = {}
         for coupon in members:
-            contact = routes[coupon.id].contact
+            contact = present(routes[coupon.id].contact, "only coupons with a contact were grouped above")
             customers = {c.external_userid for c in task.values()}
             if contact.external_userid not in customers and len(customers) == TASK_CUSTOMERS_MAX:
                 await _publish_task(task, batch_id=batch_id, day=day, batch_name=names[batch_id])

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from hub.campaigns.models import Campaign, CampaignStatus
 from hub.customers.models import Channel
-from hub.schemas import DbId, Fen, InTime, OutTime, text
+from hub.schemas import DbId, Fen, InTime, OutTime, Text
 
 Channels = Annotated[list[Channel], Field(min_length=1, max_length=len(Channel))]
 ProductIds = Annotated[list[DbId], Field(max_length=200)]
@@ -19,8 +19,8 @@ def _unique(values: list) -> list:
 
 
 class CampaignIn(BaseModel):
-    name: text(100)
-    description: text(4000, min_length=0) = ""
+    name: Annotated[str, Text(100)]
+    description: Annotated[str, Text(4000, min_length=0)] = ""
     starts_at: InTime
     ends_at: InTime
     channels: Channels
@@ -36,8 +36,8 @@ class CampaignIn(BaseModel):
 class CampaignPatch(BaseModel):
     """Only the fields sent change; ``budget_fen: null`` removes the budget."""
 
-    name: text(100) | None = None
-    description: text(4000, min_length=0) | None = None
+    name: Annotated[str, Text(100)] | None = None
+    description: Annotated[str, Text(4000, min_length=0)] | None = None
     starts_at: InTime | None = None
     ends_at: InTime | None = None
     channels: Channels | None = None

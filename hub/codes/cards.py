@@ -89,12 +89,13 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
             face = ImageFont.truetype(path, size, index=index)
         except OSError:
             break
-        if " SC" in face.getname()[0]:
+        if " SC" in (face.getname()[0] or ""):  # a face may have no family name
             return face
     return ImageFont.truetype(path, size, index=0)
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> tuple[str, ImageFont.ImageFont]:
+def _fit(draw: ImageDraw.ImageDraw, text: str, size: int,
+         width: int) -> tuple[str, ImageFont.FreeTypeFont | ImageFont.ImageFont]:
     """Shrink the font down to two thirds, then cut the text with an ellipsis, until it fits ``width``."""
     smallest = size * 2 // 3
     while size > smallest and draw.textlength(text, font=_font(size)) > width:
@@ -149,8 +150,8 @@ def card_svg(qr_data: str, text: CardText, *, logo: Image.Image | None = None) -
     """The card as SVG: the code as vector paths, the text as text (the printer's fonts draw it)."""
     root = ET.Element("svg", xmlns=qr.SVG_NS, version="1.1", width=str(WIDTH), height=str(HEIGHT),
                       viewBox=f"0 0 {WIDTH} {HEIGHT}")
-    ET.SubElement(root, "rect", x="1", y="1", width=str(WIDTH - 2), height=str(HEIGHT - 2), fill="white",
-                  stroke="#dddddd", **{"stroke-width": "2"})
+    ET.SubElement(root, "rect", {"x": "1", "y": "1", "width": str(WIDTH - 2), "height": str(HEIGHT - 2),
+                                 "fill": "white", "stroke": "#dddddd", "stroke-width": "2"})
     code = qr.qr_svg_element(qr_data, size=QR_SIZE, margin=2, logo=logo)
     code.set("x", str((WIDTH - QR_SIZE) // 2))
     code.set("y", str(QR_TOP))

@@ -3,7 +3,7 @@ and the statistics' sub-packages add `hub codes batch` and `hub codes stats`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,7 +25,8 @@ async def _ids(*, store: str | None, staff: str | None, product: str | None) -> 
         ids["store_id"] = (await get_store_by_code(code=store, field="store")).id
     for name, model, column, value in (("staff", Staff, "staff_no", staff), ("product", Product, "sku", product)):
         if value is not None:
-            row = await model.get_or_none(**{column: value})
+            lookup: dict[str, Any] = {column: value}
+            row = await model.get_or_none(**lookup)
             if row is None:
                 raise InvalidInput.field(name, f"no {name} {value}")
             ids[f"{name}_id"] = row.id

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from hub.codes.models import Code, CodeKind, TargetKind
 from hub.codes.slugs import public_url, qr_url
-from hub.schemas import DbId, InTime, OutTime, text
+from hub.schemas import DbId, InTime, OutTime, Text
 
 # Where a code is shared, as a short code: "poster", "wecom_moments", "livestream".
 Channel = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^([a-z][a-z0-9_]*)?$")]
@@ -33,7 +33,7 @@ class CodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: CodeKind
-    name: text(100, min_length=0) = ""
+    name: Annotated[str, Text(100, min_length=0)] = ""
     target_kind: TargetKind = TargetKind.STOREFRONT
     target_url: TargetUrl | None = Field(
         None, description="livestream targets: the live room; wecom_contact: leave out and the hub makes the "
@@ -63,7 +63,7 @@ class CodePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: text(100, min_length=0) | None = None
+    name: Annotated[str, Text(100, min_length=0)] | None = None
     target_url: TargetUrl | None = None
     valid_from: InTime | None = None
     valid_until: InTime | None = None

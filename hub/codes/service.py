@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import F, RawSQL
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from hub import clock
@@ -139,7 +140,7 @@ def authorise(principal: Principal | None, *, store_id: int | None, staff_id: in
         raise Forbidden(f"Role {principal.role.value} may not manage codes")
 
 
-async def _row(model: type, field: str, row_id: int | None, what: str) -> Any:
+async def _row(model: type[Model], field: str, row_id: int | None, what: str) -> Any:
     if row_id is None:
         return None
     row = await model.get_or_none(id=row_id)
@@ -205,9 +206,10 @@ def _check_times(kind: CodeKind, values: dict[str, Any]) -> None:
             if values.get(field):
                 raise InvalidInput.field(field, "only livestream codes have live times and products")
         return
-    for field, value in (("live_starts_at", live_start), ("live_ends_at", live_end)):
-        if value is None:
-            raise InvalidInput.field(field, "a livestream code needs its live window")
+    if live_start is None:
+        raise InvalidInput.field("live_starts_at", "a livestream code needs its live window")
+    if live_end is None:
+        raise InvalidInput.field("live_ends_at", "a livestream code needs its live window")
     if live_end <= live_start:
         raise InvalidInput.field("live_ends_at", "must be after live_starts_at")
 

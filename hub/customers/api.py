@@ -22,7 +22,7 @@ from hub.customers.schemas import (
 from hub.edge import APIRouter
 from hub.errors import Forbidden, problems
 from hub.pagination import paginate
-from hub.schemas import DbId, Page, PageQuery, text
+from hub.schemas import DbId, Page, PageQuery, Text
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=problems(401, 403, 422))
 
@@ -36,7 +36,7 @@ async def list_customers(
     page: PageQuery,
     phone: Annotated[Phone | None, Query(description="A clear number; hashed for the look-up, never kept")] = None,
     identity_kind: IdentityKind | None = None,
-    identity_value: Annotated[text(128) | None, Query()] = None,
+    identity_value: Annotated[Annotated[str, Text(128)] | None, Query()] = None,
     home_store_id: Annotated[DbId | None, Query()] = None,
     region_id: Annotated[DbId | None, Query()] = None,
     do_not_disturb: bool | None = None,

@@ -17,6 +17,7 @@ def show(
     """Show one customer: masked phone, identities and channel consents."""
     from hub.customers import service
     from hub.customers.schemas import CustomerOut
+    from hub.errors import present
 
     if (customer_id is None) == (phone is None):
         fail("give a customer ID or --phone (one of them)")
@@ -27,7 +28,8 @@ def show(
             if found is None:
                 raise service.CustomerNotFound("No customer has that phone number")
             return CustomerOut.of(found)
-        return CustomerOut.of(await service.get_customer(customer_id=customer_id))
+        return CustomerOut.of(await service.get_customer(
+            customer_id=present(customer_id, "without --phone the id was given (checked above)")))
 
     c = run(load, with_queue=False)
     console.print(f"Customer {c.id} {c.display_name}".rstrip(), highlight=False)

@@ -8,8 +8,10 @@ stale read.
 
 from __future__ import annotations
 
+from typing import cast
+
 from hub import clock
-from hub.customers.models import ChannelConsent, Customer, Identity, IdentityKind
+from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.service import (
     IdentityKey,
     get_customer,
@@ -79,7 +81,8 @@ async def merge_into(*, survivor_id: int, absorbed_id: int) -> None:
     absorbed = await Customer.get(id=absorbed_id)
     await Identity.filter(customer_id=absorbed_id).update(customer_id=survivor_id, updated_at=now)
 
-    ours = set(await ChannelConsent.filter(customer_id=survivor_id).values_list("channel", flat=True))
+    ours = set(cast(list[Channel], await ChannelConsent.filter(customer_id=survivor_id).values_list(
+        "channel", flat=True)))
     for theirs in await ChannelConsent.filter(customer_id=absorbed_id):
         if theirs.channel not in ours:
             await ChannelConsent.filter(id=theirs.id).update(customer_id=survivor_id, updated_at=now)

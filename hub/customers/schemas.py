@@ -6,18 +6,18 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
 from hub.customers.phones import normalise_phone
-from hub.schemas import Code, OutTime, text
+from hub.schemas import Code, OutTime, Text
 
 # Customers are the one table expected to pass 2**31 rows, so their ids are bigint.
 CustomerId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 # A clear number, normalised on the way in (so two spellings are one request), then only ever hashed and
 # masked by the service. A bad number is a 422 on the field whose message never repeats the number.
-Phone = Annotated[text(32), AfterValidator(normalise_phone)]
+Phone = Annotated[str, Text(32), AfterValidator(normalise_phone)]
 
 
 class IdentityIn(BaseModel):
     kind: IdentityKind
-    value: text(128)
+    value: Annotated[str, Text(128)]
     verified: bool = False
 
     @field_validator("kind")
@@ -30,7 +30,7 @@ class IdentityIn(BaseModel):
 
 class CustomerIn(BaseModel):
     phone: Phone | None = None
-    display_name: text(64, min_length=0) = ""
+    display_name: Annotated[str, Text(64, min_length=0)] = ""
     region_code: Code | None = None
     home_store_code: Code | None = None
     identities: list[IdentityIn] = Field(default_factory=list, max_length=10)
@@ -40,7 +40,7 @@ class IdentityLinkIn(BaseModel):
     """Either ``phone`` or ``kind`` + ``value``."""
 
     kind: IdentityKind | None = None
-    value: text(128) | None = None
+    value: Annotated[str, Text(128)] | None = None
     phone: Phone | None = None
     verified: bool = False
 
@@ -48,7 +48,7 @@ class IdentityLinkIn(BaseModel):
 class ChannelIn(BaseModel):
     consent: bool
     do_not_disturb: bool
-    source: text(32)
+    source: Annotated[str, Text(32)]
 
 
 class DoNotDisturbIn(BaseModel):

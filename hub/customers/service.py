@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from hub import clock
 from hub.customers.models import Channel, ChannelConsent, Customer, Identity, IdentityKind
@@ -61,7 +61,8 @@ def identity_key(kind: IdentityKind, value: str, *, field: str = "value") -> Ide
 
 async def owner_of(key: IdentityKey) -> int | None:
     """The id of the customer holding this identity, if any."""
-    ids = await Identity.filter(kind=key.kind, value=key.value).limit(1).values_list("customer_id", flat=True)
+    ids = cast(list[int], await Identity.filter(kind=key.kind, value=key.value).limit(1).values_list(
+        "customer_id", flat=True))
     return ids[0] if ids else None
 
 
@@ -158,7 +159,7 @@ async def list_customers(
         keys.append(phone_identity(phone))
     if (identity_kind is None) != (identity_value is None):
         raise InvalidInput.field("identity_value", "give identity_kind and identity_value together")
-    if identity_kind is not None:
+    if identity_kind is not None and identity_value is not None:  # both or neither, checked just above
         if identity_kind == IdentityKind.PHONE_HASH:
             raise InvalidInput.field("identity_kind", "look a phone up with phone")
         keys.append(IdentityKey(identity_kind, identity_value))
@@ -194,7 +195,7 @@ async def set_channel(
 ) -> ChannelConsent:
     """Upsert one channel; the customer's row lock keeps a merge from moving channels meanwhile."""
     await lock_live(customer_id)
-    values = {"consent": consent, "do_not_disturb": do_not_disturb, "source": source}
+    values: dict[str, Any] = {"consent": consent, "do_not_disturb": do_not_disturb, "source": source}
     updated = await ChannelConsent.filter(customer_id=customer_id, channel=channel).update(
         **values, updated_at=clock.now())
     if not updated:

@@ -78,7 +78,12 @@ async def _code(kind: CodeKind, batch_key: str, *, staff: Staff | None = None, s
     async with transaction():
         code = await Code.get_or_none(batch_key=batch_key)
         if code is None:
-            name = f"{staff.name}的企微码" if staff else f"{store.name}企微码"
+            if staff is not None:
+                name = f"{staff.name}的企微码"
+            elif store is not None:
+                name = f"{store.name}企微码"
+            else:
+                raise ValueError("a demo code is for a staff member or a store")
             code = await create_code(kind=kind, target_kind=TargetKind.WECOM_CONTACT, name=name, batch_key=batch_key,
                                      staff_id=staff.id if staff else None, store_id=store.id if store else None,
                                      channel="wecom")

@@ -232,7 +232,8 @@ async def visitor_count(*, filters: ScanFilter) -> int:
     def touch(which: str) -> Q:
         codes = ({f"{which}_code_id__in": Subquery(Code.filter(**code_filters).values("id"))} if code_filters
                  else {f"{which}_code_id__isnull": False})
-        return Q(**codes, **{f"{which}_at__gte": start, f"{which}_at__lt": end})
+        conditions: dict[str, Any] = {**codes, f"{which}_at__gte": start, f"{which}_at__lt": end}
+        return Q(**conditions)
 
     return await Visitor.filter(touch("first") | touch("last")).count()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field
 from tortoise.models import Model
@@ -18,7 +18,7 @@ from tortoise.models import Model
 from hub.errors import FieldError
 from hub.products.models import Product, ProductCategory
 from hub.regions.models import PARENT_LEVEL, Region, RegionLevel
-from hub.schemas import Code, Fen, text
+from hub.schemas import Code, Fen, Text
 from hub.staff.models import Staff, StaffRole
 from hub.stores.models import Store, StoreKind
 
@@ -57,25 +57,26 @@ Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
-def choice(enum: type[StrEnum]):
-    """An enum column, forgiving about case and spaces (Excel users type ``Grid``)."""
-    return Annotated[enum, BeforeValidator(_lower)]
+E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=Model)
+# An enum column, forgiving about case and spaces (Excel users type ``Grid``): ``Choice[RegionLevel]``.
+Choice = Annotated[E, BeforeValidator(_lower)]
 
 
 class RegionRow(BaseModel):
     code: Code
-    name: text(64)
-    level: choice(RegionLevel)
+    name: Annotated[str, Text(64)]
+    level: Choice[RegionLevel]
     parent_code: Code | None = None
 
 
 class StoreRow(BaseModel):
     code: Code
-    name: text(100)
-    kind: choice(StoreKind) = StoreKind.HALL
+    name: Annotated[str, Text(100)]
+    kind: Choice[StoreKind] = StoreKind.HALL
     region_code: Code
-    address: text(200, min_length=0) = ""
-    phone: text(32, min_length=0) = ""
+    address: Annotated[str, Text(200, min_length=0)] = ""
+    phone: Annotated[str, Text(32, min_length=0)] = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     active: CsvBool = True
@@ -83,19 +84,19 @@ class StoreRow(BaseModel):
 
 class StaffRow(BaseModel):
     staff_no: Code
-    name: text(64)
+    name: Annotated[str, Text(64)]
     store_code: Code
-    role: choice(StaffRole) = StaffRole.CLERK
-    wecom_userid: text(64) | None = None
+    role: Choice[StaffRole] = StaffRole.CLERK
+    wecom_userid: Annotated[str, Text(64)] | None = None
     active: CsvBool = True
 
 
 class ProductRow(BaseModel):
     sku: Code
-    name: text(100)
-    category: choice(ProductCategory)
+    name: Annotated[str, Text(100)]
+    category: Choice[ProductCategory]
     price_fen: Fen
-    description: text(4000, min_length=0) = ""
+    description: Annotated[str, Text(4000, min_length=0)] = ""
     active: CsvBool = True
 
 
@@ -150,7 +151,7 @@ class Context:
 Rows = list[tuple[int, Any]]  # (line, the kind's row model)
 
 
-async def fetch_by(model: type[Model], field_name: str, values: Iterable[str], *fields: str) -> list:
+async def fetch_by(model: type[Model], field_name: str, values: Iterable[str | int], *fields: str) -> list:
     """Rows whose ``field_name`` is one of ``values``: one query per KEYS_PER_QUERY values, never per row."""
     values = list(values)
     found: list = []
@@ -269,13 +270,13 @@ async def plan_products(rows: Rows, ctx: Context) -> list[Planned]:
 
 
 @dataclass(frozen=True)
-class Spec:
-    model: type[Model]
+class Spec(Generic[M]):
+    model: type[M]
     row: type[BaseModel]
     key: str  # the natural key: column name and model field
     plan: Callable[[Rows, Context], Awaitable[list[Planned]]]
     # Called in the import's transaction with each updated row and what changed in it (column → new value).
-    after_update: Callable[[list[tuple[Model, dict]]], Awaitable[None]] | None = None
+    after_update: Callable[[list[tuple[M, dict]]], Awaitable[None]] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -296,7 +297,7 @@ async def staff_updated(changed: list[tuple[Staff, dict]]) -> None:
             await staff_changed(staff_id=staff.id)
 
 
-SPECS = {
+SPECS: dict[ImportKind, Spec[Any]] = {
     ImportKind.REGIONS: Spec(Region, RegionRow, "code", plan_regions),
     ImportKind.STORES: Spec(Store, StoreRow, "code", plan_stores),
     ImportKind.STAFF: Spec(Staff, StaffRow, "staff_no", plan_staff, after_update=staff_updated),

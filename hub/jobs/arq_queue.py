@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from arq import Retry, cron
 from arq.connections import ArqRedis, RedisSettings
+from arq.typing import WorkerCoroutine
 from arq.worker import func
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -127,7 +128,7 @@ def _where(redis_url: str) -> str:
 
 def _redis_client(settings: Settings) -> ArqRedis:
     """What arq's ``create_pool`` builds (sentinels aside), minus its connect-and-ping at start-up."""
-    redis = RedisSettings.from_dsn(settings.redis_url)
+    redis = RedisSettings.from_dsn(settings.required_redis_url)
     return ArqRedis(
         host=redis.host, port=redis.port, unix_socket_path=redis.unix_socket_path, db=redis.database,
         username=redis.username, password=redis.password, ssl=redis.ssl, socket_connect_timeout=redis.conn_timeout,
@@ -152,9 +153,10 @@ def _arq_function(spec: JobSpec):
 
 
 def _cron(spec: PeriodicSpec):
+    job = cast(WorkerCoroutine, spec.func)  # JobFunc is any async callable; every job is async def job(ctx, ...)
     if spec.every_seconds < 60:
-        return cron(spec.func, name=spec.name, second=set(range(0, 60, spec.every_seconds)), run_at_startup=True)
-    return cron(spec.func, name=spec.name, minute=set(range(0, 60, spec.every_seconds // 60)), second=0)
+        return cron(job, name=spec.name, second=set(range(0, 60, spec.every_seconds)), run_at_startup=True)
+    return cron(job, name=spec.name, minute=set(range(0, 60, spec.every_seconds // 60)), second=0)
 
 
 async def _startup(ctx: dict) -> None:
@@ -200,7 +202,7 @@ def worker_settings(settings: Settings | None = None, *, lane: str = DEFAULT_LAN
         "cron_jobs": [_cron(spec) for spec in PERIODIC.values()] if lane == DEFAULT_LANE else [],
         "on_startup": _startup,
         "on_shutdown": _shutdown,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": RedisSettings.from_dsn(settings.required_redis_url),
         "queue_name": QUEUE_NAMES[lane],
         "keep_result": 60,
         **LANE_OPTIONS[lane],

@@ -48,10 +48,12 @@ class _Keys:
     secure: bool
 
 
-def configure(settings: Settings) -> None:
-    _Keys.signer = Signer(settings.secret, days=settings.attribution_token_days)
+def configure(settings: Settings) -> Signer:
+    """Build the process's keys; returns the signer (set on ``_Keys`` with the rest)."""
+    signer = _Keys.signer = Signer(settings.secret, days=settings.attribution_token_days)
     _Keys.hasher = Hasher(derive_key(settings.secret, "visitor-hash"))
     _Keys.secure = settings.public_base_url.startswith("https://")
+    return signer
 
 
 async def public_link(scope, receive, send) -> None:
@@ -82,8 +84,9 @@ async def public_link(scope, receive, send) -> None:
     agent = classify_header(ua) if scope["method"] == "GET" else HEAD_REQUEST
     query = scope["query_string"]
     qr = bool(query) and _QR_MARKER in query.split(b"&")
-    if _Keys.signer is None:
-        configure(get_settings())
+    signer = _Keys.signer
+    if signer is None:
+        signer = configure(get_settings())
     visitor = from_cookie(cookie) if cookie else None
 
     if entry is None:
@@ -109,7 +112,7 @@ async def public_link(scope, receive, send) -> None:
             cookie_header = (b"set-cookie", set_cookie(visitor, secure=_Keys.secure))
         if entry.scan_limit is not None:
             entry.counted_since_load += 1
-    token = _Keys.signer.sign(entry.token_prefix, visitor, int(now))
+    token = signer.sign(entry.token_prefix, visitor, int(now))
     BUFFER.add((now, entry, slug, visitor, agent, qr, ip, referer, None, ua))
     body = entry.body_head + token + entry.body_tail if agent is not HEAD_REQUEST else b""
     headers = [(b"location", entry.location_head + token + entry.location_tail),

@@ -192,7 +192,7 @@ async def invalidate(code_id: int) -> None:
     if owned:
         from redis.asyncio import Redis
 
-        client = Redis.from_url(url)
+        client = Redis.from_url(get_settings().required_redis_url)  # set: no client and no URL returned above
     try:
         keys = [FLOOR_KEY + str(code_id), *(ENTRY_KEY + s for s in sorted(slugs))]
         await client.eval(_INVALIDATE, len(keys), *keys, floor, FLOOR_TTL, CHANNEL, str(code_id))

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from tortoise import Tortoise
 
+from hub.errors import present
 from hub.events.models import ScanVisitorHour
 
 _SHANGHAI_OFFSET = 8 * 3600  # Asia/Shanghai has no daylight saving time
@@ -26,6 +27,8 @@ _EPOCH_DAY = date(1970, 1, 1)
 # ScanDaily counters, in the order of the value lists built below.
 COUNTS = ("scans", "unique_scanners", "qr_scans", "link_scans", "wechat", "wecom", "other_app", "browser", "bots")
 _APP = {"wechat": 4, "wecom": 5, "other_app": 6, "none": 7}
+# Why a row's code_id is set past write_scans' filter: orphan scans (unknown slug) only become events.
+_CODED = "write_scans passes on only the scans of a known code"
 
 
 class ScanRow(NamedTuple):
@@ -72,7 +75,7 @@ async def write_scans(*, rows: Sequence[ScanRow]) -> None:
     uniques = await (_uniques_pg if postgres else _uniques_generic)(conn, people)
     daily: dict[tuple[int, date], list] = {}
     for r in coded:
-        key = (r.code_id, shanghai_day(r.at))
+        key = (present(r.code_id, _CODED), shanghai_day(r.at))
         counts = daily.get(key)
         if counts is None:
             counts = daily[key] = [0] * len(COUNTS)
@@ -88,7 +91,8 @@ async def write_scans(*, rows: Sequence[ScanRow]) -> None:
     daily_values = [(code_id, day, *counts[-1], *counts[:-1]) for (code_id, day), counts in sorted(daily.items())]
     per_code: dict[int, int] = {}
     for r in people:
-        per_code[r.code_id] = per_code.get(r.code_id, 0) + 1
+        code_id = present(r.code_id, _CODED)
+        per_code[code_id] = per_code.get(code_id, 0) + 1
     touches = _touches(people)
     if postgres:
         await _rollups_pg(conn, daily_values, sorted(per_code.items()), touches)
@@ -115,7 +119,7 @@ def _touches(people: list[ScanRow]) -> list[tuple]:
         elif r.at >= span[1].at:
             span[1] = r
     prefixes: dict[int, str] = {}
-    out = []
+    out: list[tuple] = []
     for visitor, (first, last) in sorted(spans.items()):
         if last is first:
             out.append((visitor, first.code_id, first.at, _touch(first, prefixes), None, None, None))
@@ -127,9 +131,10 @@ def _touches(people: list[ScanRow]) -> list[tuple]:
 
 def _touch(r: ScanRow, prefixes: dict[int, str]) -> str:
     """The touch a Visitor row keeps (``hub.events.attribution.Attribution.to_json``'s shape)."""
-    prefix = prefixes.get(r.code_id)
+    code_id = present(r.code_id, _CODED)
+    prefix = prefixes.get(code_id)
     if prefix is None:
-        prefix = prefixes[r.code_id] = json.dumps(
+        prefix = prefixes[code_id] = json.dumps(
             {"code_id": r.code_id, "slug": r.slug, "store_id": r.store_id, "staff_id": r.staff_id,
              "product_id": r.product_id, "campaign_id": r.campaign_id, "channel": r.channel},
             ensure_ascii=False, separators=(",", ":"))[:-1]
@@ -250,7 +255,7 @@ async def _events_generic(conn, rows: Sequence[ScanRow]) -> None:
 async def _uniques_generic(conn, people: list[ScanRow]) -> dict[tuple[int, date], int]:
     by_hour: dict[float, set[tuple[int, str]]] = {}
     for r in people:
-        by_hour.setdefault(r.at - r.at % 3600, set()).add((r.code_id, r.visitor_id))
+        by_hour.setdefault(r.at - r.at % 3600, set()).add((present(r.code_id, _CODED), r.visitor_id))
     found: dict[tuple[int, date], int] = {}
     for hour, keys in sorted(by_hour.items()):
         day, ordered = shanghai_day(hour), sorted(keys)

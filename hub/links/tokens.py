@@ -73,6 +73,9 @@ class Signer:
         return _b64(payload) + b"." + _b64(self._tag(payload))
 
     def sign_attribution(self, attribution: Attribution, *, now: int | None = None) -> str:
+        """A token for ``attribution``, which must name its code: ``verify`` refuses a token without one."""
+        if attribution.code_id is None:
+            raise ValueError("an attribution token names the code scanned; this attribution has none")
         now = int(clock.unix()) if now is None else now
         prefix = payload_prefix(code_id=attribution.code_id, slug=attribution.slug,
                                 store_id=attribution.store_id, staff_id=attribution.staff_id,

@@ -10,7 +10,7 @@ from hub.errors import problems
 from hub.outbox import service
 from hub.outbox.models import OutboxMessage, OutboxStatus
 from hub.pagination import paginate
-from hub.schemas import Out, OutTime, Page, PageQuery, text
+from hub.schemas import Out, OutTime, Page, PageQuery, Text
 
 router = APIRouter(prefix="/outbox", tags=["operations"], responses=problems(401, 403, 422))
 
@@ -32,7 +32,7 @@ async def list_outbox(
     key: OpsKey,
     page: PageQuery,
     status: OutboxStatus | None = None,
-    topic: Annotated[text(100) | None, Query()] = None,
+    topic: Annotated[Annotated[str, Text(100)] | None, Query()] = None,
 ) -> Page[OutboxOut]:
     query = OutboxMessage.all()
     if status is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.expressions import F
 from tortoise.functions import Count
@@ -182,7 +182,7 @@ async def replay(*, message_id: int | None = None, topic: str | None = None) -> 
         query = query.filter(id=message_id)
     if topic is not None:
         query = query.filter(topic=topic)
-    ids = await query.order_by("id").values_list("id", flat=True)
+    ids = cast(list[int], await query.order_by("id").values_list("id", flat=True))
     if ids:
         await OutboxMessage.filter(id__in=ids, status=OutboxStatus.DEAD).update(
             status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now(), last_error=None

@@ -11,7 +11,7 @@ from hub.pagination import paginate
 from hub.products import service
 from hub.products.models import ProductCategory
 from hub.products.schemas import ProductIn, ProductOut, ProductPatch
-from hub.schemas import DbId, Fen, Page, PageQuery, text
+from hub.schemas import DbId, Fen, Page, PageQuery, Text
 
 router = APIRouter(prefix="/products", tags=["products"], responses=problems(401, 403, 422))
 
@@ -22,7 +22,7 @@ async def list_products(
     page: PageQuery,
     category: ProductCategory | None = None,
     active: bool | None = None,
-    q: Annotated[text(100) | None, Query(description="Part of the name")] = None,
+    q: Annotated[Annotated[str, Text(100)] | None, Query(description="Part of the name")] = None,
     min_price_fen: Annotated[Fen | None, Query()] = None,
     max_price_fen: Annotated[Fen | None, Query()] = None,
 ) -> Page[ProductOut]:

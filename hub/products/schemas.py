@@ -1,25 +1,27 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from hub.products.models import ProductCategory
-from hub.schemas import Code, Fen, Out, OutTime, text
+from hub.schemas import Code, Fen, Out, OutTime, Text
 
 
 class ProductIn(BaseModel):
     sku: Code
-    name: text(100)
+    name: Annotated[str, Text(100)]
     category: ProductCategory
     price_fen: Fen
-    description: text(2000, min_length=0) = ""
+    description: Annotated[str, Text(2000, min_length=0)] = ""
     active: bool = True
 
 
 class ProductPatch(BaseModel):
-    name: text(100) | None = None
+    name: Annotated[str, Text(100)] | None = None
     category: ProductCategory | None = None
     price_fen: Fen | None = None
-    description: text(2000, min_length=0) | None = None
+    description: Annotated[str, Text(2000, min_length=0)] | None = None
     active: bool | None = None
 
 

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel
 
 from hub.regions.models import RegionLevel
-from hub.schemas import Code, Out, OutTime, text
+from hub.schemas import Code, Out, OutTime, Text
 
 
 class RegionIn(BaseModel):
     code: Code
-    name: text(64)
+    name: Annotated[str, Text(64)]
     level: RegionLevel
     parent_code: Code | None = None
 
 
 class RegionPatch(BaseModel):
-    name: text(64) | None = None
+    name: Annotated[str, Text(64)] | None = None
 
 
 class RegionOut(Out):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from hub.database import unique_or
 from hub.errors import InvalidInput, NotFound
 from hub.pagination import filter_given
@@ -61,7 +63,7 @@ async def region_ids_under(region_id: int) -> list[int]:
     ids = [region_id]
     frontier = [region_id]
     while frontier:
-        frontier = await Region.filter(parent_id__in=frontier).values_list("id", flat=True)
+        frontier = cast(list[int], await Region.filter(parent_id__in=frontier).values_list("id", flat=True))
         ids.extend(frontier)
     return ids
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, StringConstraints, field_validator
 
-from hub.schemas import Code, Out, OutTime, text
+from hub.schemas import Code, Out, OutTime, Text
 from hub.staff.models import StaffRole
 
 # WeCom userids are 1-64 letters, digits and _ - . @ (set by the corp admin).
@@ -14,7 +14,7 @@ WecomUserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 class StaffIn(BaseModel):
     staff_no: Code
-    name: text(64)
+    name: Annotated[str, Text(64)]
     store_code: Code
     role: StaffRole = StaffRole.CLERK
     wecom_userid: WecomUserId | None = None
@@ -23,7 +23,7 @@ class StaffIn(BaseModel):
 class StaffPatch(BaseModel):
     """Only the fields sent change; ``wecom_userid`` may be sent as null to unlink WeCom."""
 
-    name: text(64) | None = None
+    name: Annotated[str, Text(64)] | None = None
     role: StaffRole | None = None
     wecom_userid: WecomUserId | None = None
     active: bool | None = None

@@ -141,9 +141,10 @@ async def _staff_for(code: str | None) -> Staff | str:
 @router.get("/auth/callback")
 async def callback(request: Request, code: str | None = None, state: str | None = None) -> Response:
     next_path = finish_signin(state, request.cookies.get(SIGNIN_COOKIE))
-    staff = await _staff_for(code) if next_path is not None else "bad_state"
-    if isinstance(staff, str):
-        response: Response = _message(staff)
+    if next_path is None:
+        response: Response = _message("bad_state")
+    elif isinstance(staff := await _staff_for(code), str):
+        response = _message(staff)
     else:
         response = RedirectResponse(next_path, status_code=303)
         token = issue_session(staff_id=staff.id, staff_role=staff.role, store_id=staff.store_id)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AliasChoices, AliasPath, BaseModel, Field, StringConstraints, field_validator
 
-from hub.schemas import Code, Out, OutTime, text
+from hub.schemas import Code, Out, OutTime, Text
 from hub.stores.models import StoreKind
 
 # A hall's public landline or mobile as printed on its door; customers' phones never come here.
@@ -15,10 +15,10 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 
 class StoreIn(BaseModel):
     code: Code
-    name: text(100)
+    name: Annotated[str, Text(100)]
     kind: StoreKind = StoreKind.HALL
     region_code: Code
-    address: text(200, min_length=0) = ""
+    address: Annotated[str, Text(200, min_length=0)] = ""
     phone: StorePhone = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
@@ -28,9 +28,9 @@ class StoreIn(BaseModel):
 class StorePatch(BaseModel):
     """Only the fields sent change; ``latitude``/``longitude`` may be sent as null to clear them."""
 
-    name: text(100) | None = None
+    name: Annotated[str, Text(100)] | None = None
     kind: StoreKind | None = None
-    address: text(200, min_length=0) | None = None
+    address: Annotated[str, Text(200, min_length=0)] | None = None
     phone: StorePhone | None = None
     latitude: Latitude | None = None
     longitude: Longitude | None = None

@@ -7,11 +7,21 @@ contact-me ("联系我") setting behind a staff or store code whose target is We
 and day (``hub.wecom.contact_ways.models``); corp tags are cached in ``hub.wecom.tags.models``.
 """
 
+from __future__ import annotations
+
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 
 from hub.modelbase import TimestampedModel
+
+if TYPE_CHECKING:
+    from hub.campaigns.models import Campaign
+    from hub.codes.models import Code
+    from hub.customers.models import Customer
+    from hub.staff.models import Staff
+    from hub.stores.models import Store
 
 
 class ContactStatus(StrEnum):
@@ -26,17 +36,32 @@ class ContactStatus(StrEnum):
 
 class StaffContact(TimestampedModel):
     id = fields.BigIntField(primary_key=True)
-    staff = fields.ForeignKeyField("hub.Staff", related_name=False, on_delete=fields.RESTRICT)
-    customer = fields.ForeignKeyField("hub.Customer", related_name=False, on_delete=fields.RESTRICT)
+    staff: fields.ForeignKeyRelation[Staff] = fields.ForeignKeyField(
+        "hub.Staff", related_name=False, on_delete=fields.RESTRICT
+    )
+    staff_id: int
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "hub.Customer", related_name=False, on_delete=fields.RESTRICT
+    )
+    customer_id: int
     external_userid = fields.CharField(max_length=64)
     status = fields.CharEnumField(ContactStatus, max_length=24, default=ContactStatus.ACTIVE)
     added_at = fields.DatetimeField()
     removed_at = fields.DatetimeField(null=True)
     # Attribution of the add: the code whose State came back (null when it matched none), its store
     # (else the staff member's) and campaign.
-    code = fields.ForeignKeyField("hub.Code", null=True, related_name=False, on_delete=fields.SET_NULL)
-    store = fields.ForeignKeyField("hub.Store", null=True, related_name=False, on_delete=fields.SET_NULL)
-    campaign = fields.ForeignKeyField("hub.Campaign", null=True, related_name=False, on_delete=fields.SET_NULL)
+    code: fields.ForeignKeyNullableRelation[Code] = fields.ForeignKeyField(
+        "hub.Code", null=True, related_name=False, on_delete=fields.SET_NULL
+    )
+    code_id: int | None
+    store: fields.ForeignKeyNullableRelation[Store] = fields.ForeignKeyField(
+        "hub.Store", null=True, related_name=False, on_delete=fields.SET_NULL
+    )
+    store_id: int | None
+    campaign: fields.ForeignKeyNullableRelation[Campaign] = fields.ForeignKeyField(
+        "hub.Campaign", null=True, related_name=False, on_delete=fields.SET_NULL
+    )
+    campaign_id: int | None
     wecom_state = fields.CharField(max_length=32, default="")
     welcome = fields.CharField(max_length=32, default="")  # sent | expired | used | failed | none
     remark = fields.CharField(max_length=64, default="")
@@ -56,7 +81,10 @@ class ContactWayStatus(StrEnum):
 
 class ContactWay(TimestampedModel):
     id = fields.IntField(primary_key=True)
-    code = fields.OneToOneField("hub.Code", related_name=False, on_delete=fields.RESTRICT)
+    code: fields.OneToOneRelation[Code] = fields.OneToOneField(
+        "hub.Code", related_name=False, on_delete=fields.RESTRICT
+    )
+    code_id: int
     way_type = fields.IntField()  # 1 = one staff member (staff code), 2 = several (store code)
     state = fields.CharField(max_length=30, unique=True)  # comes back in the add callback
     skip_verify = fields.BooleanField(default=True)
@@ -66,9 +94,10 @@ class ContactWay(TimestampedModel):
     # A coupon batch whose claim link the welcome carries (a coupons.CouponBatch id; not a foreign key so
     # the WeCom tables stay free of the coupon ones). Null = no coupon.
     welcome_coupon_batch_id = fields.IntField(null=True)
-    tag_names = fields.JSONField(default=list)  # corp tags marked on every customer added through the code
+    # Corp tags marked on every customer added through the code.
+    tag_names: fields.JSONField[list[str]] = fields.JSONField(default=list)
     daily_cap = fields.IntField(null=True)  # adds per staff member per Shanghai day; null = no cap
-    applied_userids = fields.JSONField(default=list)  # the user list WeCom has now
+    applied_userids: fields.JSONField[list[str]] = fields.JSONField(default=list)  # the user list WeCom has now
     status = fields.CharEnumField(ContactWayStatus, max_length=16, default=ContactWayStatus.PENDING)
     last_error = fields.CharField(max_length=255, default="")
     synced_at = fields.DatetimeField(null=True)

@@ -16,9 +16,10 @@ from fastapi.responses import Response
 from coupons.batches.service import BatchNotFound, BatchWrongStatus
 from coupons.claims.service import BatchOver, DailyCapReached, OutOfStock, PerCustomerLimitReached
 from coupons.models import BatchKind, CouponState
+from coupons.rules import fixed_window
 from hub.customers.service import CustomerMerged, CustomerNotFound
 from hub.edge import APIRouter
-from hub.errors import HubError
+from hub.errors import HubError, present
 from storefront.coupons import service
 from storefront.coupons.service import SCANNABLE, Claim, LinkExpired
 from storefront.pages import barcode, coupon_path, groups_of_four, message_page, qr_svg, render, to_coupon
@@ -50,11 +51,13 @@ async def claim_link_page(token: str) -> Response:
     if offer is None:
         return message_page(404, "优惠券不存在", "没有找到这批优惠券。")
     batch = offer.batch
-    fixed = batch.valid_days is None
+    if batch.valid_days is None:
+        starts, ends = fixed_window(batch)
+        validity, valid_from, valid_until = None, when(starts), when(ends)
+    else:
+        validity, valid_from, valid_until = batch_validity(batch), None, None
     return render("claim_link.html", title=f"领取 · {batch.name}", batch=batch, value=value_of(batch),
-                  validity=None if fixed else batch_validity(batch),
-                  valid_from=when(batch.valid_from) if fixed else None,
-                  valid_until=when(batch.valid_until) if fixed else None,
+                  validity=validity, valid_from=valid_from, valid_until=valid_until,
                   where=offer.where, held=offer.held, full=offer.full, open=offer.open, token=token)
 
 
@@ -96,7 +99,7 @@ async def claim_issued(code: str) -> Response:
 def _after(claim: Claim) -> Response:
     """The coupon's page after a claim, or the refusal (linking to the coupon already held, if any)."""
     if claim.refused is None:
-        return to_coupon(claim.code)
+        return to_coupon(present(claim.code, "a claim that was not refused names its coupon"))
     return _refused(claim.refused, link=coupon_path(claim.code) if claim.code else None)
 
 

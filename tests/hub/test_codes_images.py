@@ -277,6 +277,30 @@ class TestCardFontFallback:
         warnings = [r for r in caplog.records if "no CJK font" in r.getMessage()]
         assert len(warnings) == 1 and "/nonexistent/font.ttc" in warnings[0].getMessage()
 
+    def test_a_face_without_a_family_name_is_passed_over(self, monkeypatch):
+        # FreeType gives no family name for some faces; choosing the SC face of a collection skips them.
+        class Face:
+            def __init__(self, name):
+                self.name = name
+
+            def getname(self):
+                return self.name, None
+
+        faces = [Face(None), Face("Noto Sans CJK SC")]
+
+        def truetype(path, size, index=0):
+            if index >= len(faces):
+                raise OSError("no such face")
+            return faces[index]
+
+        monkeypatch.setattr(cards, "font_path", lambda: "/fonts/collection.ttc")
+        monkeypatch.setattr(cards.ImageFont, "truetype", truetype)
+        cards._font.cache_clear()
+        try:
+            assert cards._font(30) is faces[1]
+        finally:
+            cards._font.cache_clear()
+
 
 class TestStoreLogo:
     async def test_a_manager_sets_and_removes_the_own_stores_logo(self, client):

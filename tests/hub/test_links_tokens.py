@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
 import time
 
+import pytest
 from prometheus_client import REGISTRY
 
 from hub.events.attribution import Attribution
@@ -38,6 +40,11 @@ class TestTokens:
         assert found.expires_at == now + get_settings().attribution_token_days * 86400
         assert len(token) < 200
         assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+    def test_an_attribution_without_a_code_is_not_signed(self):
+        # verify() refuses a token without a code as malformed, so signing one would only make a dud.
+        with pytest.raises(ValueError, match="names the code"):
+            signer().sign_attribution(dataclasses.replace(ATTRIBUTION, code_id=None))
 
     def test_a_tampered_token_is_refused_and_counted(self):
         token = signer().sign_attribution(ATTRIBUTION)

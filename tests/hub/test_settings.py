@@ -24,6 +24,12 @@ class TestSettings:
         assert first.secret == second.secret and len(first.secret) >= 32
         assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
+    def test_required_redis_url_is_the_url_or_names_the_missing_variable(self, tmp_path, monkeypatch):
+        monkeypatch.delenv("HUB_REDIS_URL", raising=False)
+        assert load_settings(var_dir=tmp_path, redis_url="redis://r:6379/0").required_redis_url == "redis://r:6379/0"
+        with pytest.raises(SettingsError, match="HUB_REDIS_URL"):
+            load_settings(var_dir=tmp_path).required_redis_url  # noqa: B018  the property raises
+
     def test_postgresql_scheme_is_accepted(self):
         assert load_settings(database_url="postgresql://u@h/db").database_url == "postgres://u@h/db"
 

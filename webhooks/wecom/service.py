@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -231,7 +232,7 @@ async def replay(*, receipt_id: int | None = None) -> list[int]:
     query = WebhookReceipt.filter(source=SOURCE, status__in=replayable)
     if receipt_id is not None:
         query = query.filter(id=receipt_id)
-    ids = list(await query.order_by("id").values_list("id", flat=True))
+    ids = cast(list[int], await query.order_by("id").values_list("id", flat=True))
     if receipt_id is not None and not ids:
         raise NotFound(f"No failed or done WeCom receipt {receipt_id}")
     await WebhookReceipt.filter(id__in=ids, status__in=replayable).update(

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
 from PIL import Image
 
@@ -109,7 +110,7 @@ async def rendered_files(items: list[BatchItem], *, on_progress: Callable[[int, 
     logo_of: tuple[int, Image.Image | None] = (0, None)  # items come grouped by store: one logo read per store
     for done, item in enumerate(items, start=1):
         if item.store_id != logo_of[0]:
-            png = await StoreLogo.filter(store_id=item.store_id).values_list("png", flat=True)
+            png = cast(list[bytes], await StoreLogo.filter(store_id=item.store_id).values_list("png", flat=True))
             logo_of = (item.store_id, qr.load_logo(png[0] if png else None))
         qr_png, card_png = await asyncio.to_thread(render_item, item, logo_of[1])
         yield item, qr_png, card_png

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from hub.codes import slugs
 from hub.codes.models import BatchPer, Code, CodeKind
 from hub.codes.targets import storefront_url
-from hub.errors import InvalidInput
+from hub.errors import InvalidInput, present
 from hub.products.models import Product
 from hub.regions.models import Region
 from hub.regions.service import region_ids_under
@@ -123,8 +123,8 @@ async def prepare(*, per: Per, stores: list[Store], created_by_id: int | None = 
     keys = [batch_key(per, st.id, sf.id if sf else None, pr.id if pr else None) for st, sf, pr in targets]
     existing: dict[str, Code] = {}
     for start in range(0, len(keys), 500):
-        for code in await Code.filter(batch_key__in=keys[start : start + 500]):
-            existing[code.batch_key] = code
+        for row in await Code.filter(batch_key__in=keys[start : start + 500]):
+            existing[present(row.batch_key, "found by its batch_key")] = row
     prepared = Prepared(items=[])
     for (store, staff, product), key in zip(targets, keys, strict=True):
         code = existing.get(key)

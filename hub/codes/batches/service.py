@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from tortoise.expressions import F
 
@@ -155,7 +156,8 @@ async def _failure_recorded(message: OutboxMessage, batch_id: str, step: str) ->
 
 
 async def manifest(batch_id: str) -> bytes:
-    rows = await CodeBatchItem.filter(batch_id=batch_id).order_by("seq").values_list("item", flat=True)
+    rows = cast(list[dict[str, Any]], await CodeBatchItem.filter(batch_id=batch_id).order_by("seq").values_list(
+        "item", flat=True))
     return archive.manifest_csv([BatchItem(**item) for item in rows])
 
 

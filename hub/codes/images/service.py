@@ -4,6 +4,7 @@ stored, read back and removed."""
 from __future__ import annotations
 
 import io
+from typing import cast
 
 from PIL import Image, UnidentifiedImageError
 
@@ -33,7 +34,9 @@ def checked_png(data: bytes) -> tuple[int, int]:
 
 async def logo_png(*, store_id: int | None) -> bytes | None:
     """The store's logo as stored, or None (no store, or no logo)."""
-    found = await StoreLogo.filter(store_id=store_id).values_list("png", flat=True) if store_id else []
+    if not store_id:
+        return None
+    found = cast(list[bytes], await StoreLogo.filter(store_id=store_id).values_list("png", flat=True))
     return found[0] if found else None
 
 

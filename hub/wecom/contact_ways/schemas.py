@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from hub.schemas import DbId, OutTime, text
+from hub.schemas import DbId, OutTime, Text
 from hub.wecom.contact_ways.plan import Tier, minutes
 from hub.wecom.contact_ways.service import ContactWayView, MemberSetting
 from hub.wecom.models import ContactWayStatus
 
 Weekday = Literal["1", "2", "3", "4", "5", "6", "7"]  # 1 = Monday, as ISO weekdays
 Clock = Annotated[str, StringConstraints(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
-TagName = text(30)  # WeCom's limit for a corp tag's name
+TagName = Annotated[str, Text(30)]  # WeCom's limit for a corp tag's name
 # Sent to customers inside WeCom as a link card: plain https, printable ASCII.
 WelcomeUrl = Annotated[str, StringConstraints(max_length=1000, pattern=r"^(https://[\x21-\x7e]+)?$")]
 
@@ -41,7 +41,9 @@ class MemberIn(BaseModel):
     )
 
     def setting(self) -> MemberSetting:
-        duty_hours = {day: [list(interval) for interval in intervals] for day, intervals in self.duty_hours.items()}
+        duty_hours: dict[str, list[list[str]]] = {
+            day: [list(interval) for interval in intervals] for day, intervals in self.duty_hours.items()
+        }
         return MemberSetting(staff_id=self.staff_id, backup=self.backup, duty_hours=duty_hours)
 
 
@@ -50,9 +52,9 @@ class ContactWayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    welcome_text: text(1000, min_length=0) = Field("", description='"" = the hub\'s default greeting')
+    welcome_text: Annotated[str, Text(1000, min_length=0)] = Field("", description='"" = the hub\'s default greeting')
     welcome_link_url: WelcomeUrl = ""
-    welcome_link_title: text(64, min_length=0) = ""
+    welcome_link_title: Annotated[str, Text(64, min_length=0)] = ""
     welcome_coupon_batch_id: DbId | None = Field(None, description=(
         "A coupon batch whose claim link the welcome carries (one coupon per customer, the batch's rules)"))
     tag_names: Annotated[list[TagName], Field(max_length=20)] = Field(

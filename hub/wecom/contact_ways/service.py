@@ -24,13 +24,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from tortoise.expressions import F
 
 from hub import clock
 from hub.codes.models import Code, CodeKind
 from hub.codes.targets import pending_contact_target
-from hub.errors import Conflict, InvalidInput, NotFound
+from hub.errors import Conflict, InvalidInput, NotFound, present
 from hub.outbox.service import publish
 from hub.schemas import shanghai_day
 from hub.staff.models import Staff, StaffRole
@@ -106,7 +107,8 @@ async def staff_changed(*, staff_id: int) -> int:
     they are on plans again (the planner skips members who cannot take customers). Returns how many."""
     member_of = await ContactWayMember.filter(staff_id=staff_id).values_list("contact_way_id", flat=True)
     own = await ContactWay.filter(code__staff_id=staff_id).values_list("id", flat=True)
-    way_ids = await ContactWay.filter(id__in={*member_of, *own}).exclude(status=S.DELETED).values_list("id", flat=True)
+    way_ids = cast(list[int], await ContactWay.filter(id__in={*member_of, *own}).exclude(status=S.DELETED).values_list(
+        "id", flat=True))
     now = clock.now()
     for way_id in way_ids:
         await publish_sync(way_id, reason=f"staff:{staff_id}:{now.isoformat()}", at=now)
@@ -119,10 +121,12 @@ async def staff_changed(*, staff_id: int) -> int:
 async def create_for_code(*, code: Code, store: Store | None, staff: Staff | None) -> ContactWay:
     """The contact way of a new staff code (its staff member) or store code (the store's staff on WeCom)."""
     if code.kind == CodeKind.STAFF:
+        staff = present(staff, "a staff code carries its staff member (codes.service.resolve_attribution)")
         if not staff.wecom_userid:
             raise InvalidInput.field("staff_id", f"staff member {staff.staff_no} has no WeCom account (wecom_userid)")
         members: list[Staff] = []
-    else:
+    else:  # a store code: the only other kind with a WeCom contact target
+        store = present(store, "a store code carries its store (codes.service.resolve_attribution)")
         members = await Staff.filter(store_id=store.id, active=True, wecom_userid__not_isnull=True).order_by("id")
         if not members:
             raise InvalidInput.field("store_id", f"no active staff member of store {store.code} has a WeCom account")
@@ -203,7 +207,7 @@ async def configure(
             if value is not None:
                 raise InvalidInput.field(name, "a staff code's contact way is its staff member alone")
     elif members is not None:
-        await _check_members(members, store_id=code.store_id)
+        await _check_members(members, store_id=present(code.store_id, "a store code's way (way_type 2) has its store"))
     if welcome_coupon_batch_id is not None:
         await _check_welcome_batch(welcome_coupon_batch_id)
     changed = await ContactWay.filter(id=way.id, version=way.version).update(

@@ -8,6 +8,7 @@ group with the existing tag, so two processes creating the same tag at once end 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -64,7 +65,7 @@ def _match(groups: Iterable[dict], names: list[str]) -> dict[str, tuple[str, str
 
 
 async def _cache(*, name: str, tag_id: str, group_name: str) -> None:
-    values = dict(tag_id=tag_id, group_name=group_name, synced_at=clock.now())
+    values: dict[str, Any] = dict(tag_id=tag_id, group_name=group_name, synced_at=clock.now())
     try:
         # A savepoint: losing the race below must not abort a transaction the caller has open.
         async with in_transaction("default"):
