@@ -6,6 +6,7 @@ it and gets the first answer back, and two copies of one request racing each oth
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from coupons import statements
 from coupons.models import Coupon, CouponLedger, CouponState, Operation
 from hub import rawsql
 from hub.errors import InvalidInput
+from hub.events.models import Event
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class Actor:
     key_id: int | None
     role: str
 
+
+# Makes a transition's funnel event from the coupon after it and the ledger row's columns (``funnel.columns``).
+EventOf = Callable[..., dict[str, Any]]
 
 SYSTEM = Actor(key_id=None, role="system")  # the scheduled jobs
 
@@ -66,21 +71,21 @@ async def record(*, coupon_id: int, operation: Operation, from_state: CouponStat
 
 async def apply(coupon: Coupon, *, operation: Operation, to_state: CouponState, actor: Actor, request_id: str,
                 now: datetime, changes: dict[str, Any] | None = None, guard: dict[str, Any] | None = None,
-                **details: Any) -> Transition | None:
-    """Move ``coupon`` from the state and version it was read in to ``to_state`` and append the ledger row
-    (one round trip on PostgreSQL); None when the coupon changed since (the caller decides what that means)."""
+                event: EventOf | None = None, **details: Any) -> Transition | None:
+    """Move ``coupon`` from the state and version it was read in to ``to_state`` and append the ledger row,
+    and the funnel event ``event`` makes of the coupon after it and the row's columns (``funnel.columns``):
+    one round trip on PostgreSQL. None when the coupon changed since (the caller decides what that means)."""
     changes = {"updated_at": now, **(changes or {})}
-    update, values = statements.move(coupon, to_state=to_state, changes=changes, guard=guard or {})
-    entry = await rawsql.insert_if_changed(update, values, CouponLedger, created_at=now, **_entry(
-        coupon_id=coupon.id, operation=operation, from_state=coupon.state, to_state=to_state, actor=actor,
-        request_id=request_id, **details))
-    if entry is None:
-        return None
-    # The row is exactly the one read plus these changes (state and version guarded it): no need to read it.
+    # The row is exactly the one read plus these changes (state and version guard it): no need to read it.
     after = copy(coupon)
     for name, value in {"state": to_state, "version": coupon.version + 1, **changes}.items():
         setattr(after, name, value)
-    return Transition(entry=entry, coupon=after)
+    columns = _entry(coupon_id=coupon.id, operation=operation, from_state=coupon.state, to_state=to_state, actor=actor,
+                     request_id=request_id, created_at=now, **details)
+    also = (Event, event(after, at=now, **columns)) if event is not None else None
+    update, values = statements.move(coupon, to_state=to_state, changes=changes, guard=guard or {})
+    entry = await rawsql.insert_if_changed(update, values, CouponLedger, also=also, **columns)
+    return Transition(entry=entry, coupon=after) if entry is not None else None
 
 
 def _entry(*, actor: Actor, **columns: Any) -> dict[str, Any]:

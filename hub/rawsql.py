@@ -160,17 +160,25 @@ async def insert(model: type[M], **values: Any) -> M:
     return model._init_from_db(id=found[0]["id"], **dict(zip(names, row, strict=True)))
 
 
-async def insert_if_changed(update: str, update_values: list[Any], model: type[M], **values: Any) -> M | None:
-    """Run ``update`` and, when it changed a row, insert one row of ``model``: a compare-and-set and its
-    record. One statement on PostgreSQL (a data-modifying CTE, one round trip); two on SQLite, which has
-    none. None when the update changed nothing (and nothing was inserted)."""
+async def insert_if_changed(update: str, update_values: list[Any], model: type[M], *,
+                            also: tuple[type[Model], dict[str, Any]] | None = None, **values: Any) -> M | None:
+    """Run ``update`` and, when it changed a row, insert one row of ``model`` (and the row ``also`` names):
+    a compare-and-set and its records. One statement on PostgreSQL (a data-modifying CTE, one round trip);
+    one per write on SQLite, which has none. None when the update changed nothing (nothing was inserted)."""
     connection = _connection()
     if connection.capabilities.dialect != "postgres":
         if await execute(update, *update_values) != 1:
             return None
+        if also is not None:
+            await insert(also[0], **also[1])
         return await insert(model, **values)
     names, row = _row_values(model, values)
-    found = await fetch(f"WITH changed AS ({update} RETURNING 1) {_insert_sql(model, 'select')}", *update_values, *row)
+    sql, args = f"WITH changed AS ({update} RETURNING 1)", [*update_values]
+    if also is not None:
+        _also_names, also_row = _row_values(*also)
+        sql += f", also AS ({_insert_sql(also[0], 'select')})"
+        args += also_row
+    found = await fetch(f"{sql} {_insert_sql(model, 'select')}", *args, *row)
     if not found:
         return None
     return model._init_from_db(id=found[0]["id"], **dict(zip(names, row, strict=True)))

@@ -132,9 +132,8 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
         changes={"redeemed_at": now, "redeemed_store_id": store_id, "redeemed_staff_id": staff_id,
                  "redeemed_order_ref": order_ref, "redeemed_spend_fen": spend_fen, "redeemed_discount_fen": discount,
                  "lock_holder": None, "lock_until": None},
-        channel=channel, store_id=store_id, staff_id=staff_id, order_ref=order_ref, amount_fen=discount)
-    if done is not None:
-        await funnel.record(done, at=now)
+        channel=channel, store_id=store_id, staff_id=staff_id, order_ref=order_ref, amount_fen=discount,
+        event=funnel.columns)
     return await settle(
         done, operation=Operation.REDEEM, request_id=request_id, coupon=coupon,
         lost=CouponNotRedeemable("The coupon was changed by another request meanwhile"))
@@ -240,9 +239,8 @@ async def _undo(coupon: Coupon, *, operation: Operation, request_id: str, actor:
     done = await apply(
         coupon, operation=operation, to_state=CLAIMED if now < coupon.valid_until else EXPIRED, actor=actor,
         request_id=request_id, now=now, changes=cleared, store_id=store_id, order_ref=coupon.redeemed_order_ref,
-        amount_fen=coupon.redeemed_discount_fen)
+        amount_fen=coupon.redeemed_discount_fen, event=funnel.columns)
     if done is not None:
         await _give_back(coupon.batch, coupon.redeemed_discount_fen)
-        await funnel.record(done, at=now)
     return await settle(done, operation=operation, request_id=request_id, coupon=coupon,
                         lost=CouponNotRedeemed("The redemption was changed by another request meanwhile"))

@@ -22,12 +22,21 @@ async def record_event(*, type: EventType | str, customer_id: int | None = None,
                        attribution: Attribution | None = None, props: dict[str, Any] | None = None,
                        occurred_at: datetime | None = None, counted: bool = True) -> Event:
     """Insert one funnel event carrying ``attribution`` in its columns (see ``attribution_for``)."""
+    # On every claim and redemption: Tortoise's create cost more than the INSERT.
+    return await rawsql.insert(Event, **event_columns(
+        type=type, customer_id=customer_id, visitor_id=visitor_id, attribution=attribution, props=props,
+        occurred_at=occurred_at, counted=counted))
+
+
+def event_columns(*, type: EventType | str, customer_id: int | None = None, visitor_id: str | None = None,
+                  attribution: Attribution | None = None, props: dict[str, Any] | None = None,
+                  occurred_at: datetime | None = None, counted: bool = True) -> dict[str, Any]:
+    """The columns of an event row, for ``record_event`` or for a caller that inserts it in one statement
+    with its own write (``coupons.ledger.apply``)."""
     columns = attribution.columns() if attribution else {}
-    return await rawsql.insert(  # on every claim and redemption: Tortoise's create cost more than the INSERT
-        Event, type=EventType(type), occurred_at=occurred_at or clock.now(), customer_id=customer_id,
-        visitor_id=visitor_id or (attribution.visitor_id if attribution else None), counted=counted,
-        props=props or {}, **{k: v for k, v in columns.items() if v is not None},
-    )
+    return dict(type=EventType(type), occurred_at=occurred_at or clock.now(), customer_id=customer_id,
+                visitor_id=visitor_id or (attribution.visitor_id if attribution else None), counted=counted,
+                props=props or {}, **{k: v for k, v in columns.items() if v is not None})
 
 
 async def attribution_for(*, visitor_id: str | None = None, token: str | None = None) -> Attribution | None:
