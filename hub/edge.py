@@ -78,10 +78,23 @@ class HubRoute(APIRoute):
             endpoint = _claiming(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
+    @functools.cached_property
+    def query_names(self) -> frozenset[str]:
+        """The query parameters the operation declares, its dependencies' included."""
+        names: set[str] = set()
+        dependants = [self.dependant]
+        while dependants:
+            current = dependants.pop()
+            names.update(param.alias for param in current.query_params)
+            dependants.extend(current.dependencies)
+        return frozenset(names)
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
 
         async def edge(request: Request) -> Response:
+            if request.scope["path"].startswith("/api/"):
+                _refuse_unknown_query(request, self.query_names)
             with writes_need_transaction():
                 if request.method in SAFE_METHODS or not self.opens_transaction:
                     return await handler(request)
@@ -104,6 +117,15 @@ class APIRouter(fastapi.APIRouter):
 
     def __init__(self, *, own_transactions: bool = False, **kwargs: Any) -> None:
         super().__init__(route_class=SelfCommittingRoute if own_transactions else HubRoute, **kwargs)
+
+
+def _refuse_unknown_query(request: Request, known: frozenset[str]) -> None:
+    """An API client's misspelt or unsupported filter is a 422, not silently ignored (a funnel asked for
+    ``?code_id=9`` would otherwise answer the unfiltered totals as if filtered). Public pages and links
+    are not held to this: shared links gain parameters (WeChat adds ``from=singlemessage``)."""
+    for name in request.query_params:
+        if name not in known:
+            raise InvalidInput.field(f"query.{name}", "is not a parameter of this operation")
 
 
 async def _write(request: Request, handler: Handler) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -52,14 +52,24 @@ class Text(GroupedMetadata):
         yield AfterValidator(_no_control_chars)
 
 
+# The times the hub accepts: from the Unix epoch to a year short of Python's last (so that no offset can push
+# a time past what a datetime holds). Nothing the hub records is older or further off.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9998, 12, 31, tzinfo=UTC)
+# Shown with a fixed +08:00: Shanghai's rules before 1991 (daylight saving, local mean time before 1901 as
+# +08:05:43) are no concern of a time the hub shows, and RFC 3339 wants whole-minute offsets.
+UTC_PLUS_8 = timezone(timedelta(hours=8), "CST")
+
+
 def _as_utc(value: datetime) -> datetime:
+    if not EARLIEST.year <= value.year <= LATEST.year:  # before converting: far-off years overflow astimezone
+        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()}")
     if value.tzinfo is None:  # a time without offset is taken as Shanghai time, as people type it
         value = value.replace(tzinfo=SHANGHAI)
     return value.astimezone(UTC)
 
 
 def _to_shanghai(value: datetime) -> str:
-    return value.astimezone(SHANGHAI).isoformat()
+    return value.astimezone(UTC_PLUS_8).isoformat()
 
 
 # Incoming times: any offset (none means Asia/Shanghai), kept in UTC.

@@ -123,7 +123,9 @@ async def _move(*, batch_id: int, allowed: Iterable[BatchStatus], to: BatchStatu
             raise OwnBatchApprovalForbidden(
                 f"Coupon batch {batch_id} was drafted with this key; another ops or admin key must approve it")
         names = " or ".join(s.value for s in allowed)
-        raise BatchWrongStatus(f"Coupon batch {batch_id} is {batch.status.value}; only a {names} batch can be {verb}")
+        article = "an" if names[0] in "aeiou" else "a"  # "an approved batch", "a draft batch"
+        raise BatchWrongStatus(
+            f"Coupon batch {batch_id} is {batch.status.value}; only {article} {names} batch can be {verb}")
     return batch
 
 

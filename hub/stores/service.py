@@ -95,7 +95,7 @@ async def list_stores(
     list of the API, so one statement written once (``hub.rawsql``)."""
     where = (rawsql.Where().equal("s.id", store_id).any_of("s.region_id", region_ids).equal("s.kind", kind)
              .equal("s.active", active).contains("s.name", q))
-    return await sql_page(_LIST_SELECT, where, id_column="s.id", limit=limit, after=after)
+    return await sql_page(_LIST_SELECT, where, model=Store, id_column="s.id", limit=limit, after=after)
 
 
 # What a listed store shows (``StoreOut``), its region's code joined in the same statement.

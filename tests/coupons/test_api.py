@@ -30,6 +30,9 @@ class TestBatches:
         assert approved.json()["status"] == "approved"
         active = await client.post(f"/api/v1/coupons/batches/{batch_id}/activate", headers=author)
         assert active.json()["status"] == "active"
+        again = await client.post(f"/api/v1/coupons/batches/{batch_id}/activate", headers=author)
+        assert again.status_code == 409
+        assert again.json()["detail"].endswith("only an approved batch can be activated"), again.text
         listed = await client.get("/api/v1/coupons/batches", params={"status": "active"}, headers=other)
         assert [b["id"] for b in listed.json()["items"]] == [batch_id]
 
