@@ -38,7 +38,8 @@ async def test_a_far_off_time_is_a_422_naming_the_field(client, since):
 
 
 async def test_a_campaign_starting_in_year_one_is_refused_not_a_500(client):
-    body = {"code": "Y1", "name": "year one", "starts_at": "0001-01-01T00:00:00", "ends_at": "2030-01-01T00:00:00", "channels": ["wecom"]}
+    body = {"code": "Y1", "name": "year one", "starts_at": "0001-01-01T00:00:00", "ends_at": "2030-01-01T00:00:00",
+            "channels": ["wecom"]}
     response = await client.post("/api/v1/campaigns", json=body, headers=await make_key())
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["starts_at"]
