@@ -5,7 +5,7 @@ millisecond of CPU, more than the database spent on it (README, "Where the time 
 written here instead, as SQL with ``?`` placeholders, turned into the dialect's form once, and its rows
 become models through Tortoise's own loader, so the rest of the code sees the same objects. It runs on
 Tortoise's connection: inside ``transaction()`` it is part of the unit of work, and the bare-write guard
-sees it like any other statement.
+sees it like any other statement. A ``?`` in the SQL is always a placeholder (no PostgreSQL ``?`` operators).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def table(model: type[Model]) -> str:
 
 
 def column(model: type[Model], field: str) -> str:
-    """The column a model field is stored in (``batch`` → ``batch_id``)."""
+    """The column a model field is stored in (a relation by its id field: ``owner_id``)."""
     return model._meta.fields_db_projection[field]
 
 

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/coupons", tags=["coupons"], responses=problems(401, 
              responses=problems(404, 409))
 async def lock(body: LockIn, key: LockerKey, request_id: RequestId) -> TransitionOut:
     return transition_out(await locks.lock(code=body.code, holder=body.holder, ttl_minutes=body.ttl_minutes,
-                                           request_id=request_id, actor=actor_of(key)))
+                                           request_id=request_id, actor=actor_of(key), store_id=key.store_id))
 
 
 @router.post("/locks/release", summary="Let go of a coupon this transaction holds", responses=problems(404, 409))

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from coupons.ledger import SYSTEM, Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
 from coupons.redemptions.service import coupon_by_code, usable_by
-from coupons.rules import effective_state
+from coupons.rules import OutOfScope, effective_state, in_store_scope, needs_store_regions
 from hub import clock
 from hub.errors import Conflict
+from hub.regions.service import regions_above_store
 
 CLAIMED, LOCKED, EXPIRED = CouponState.CLAIMED, CouponState.LOCKED, CouponState.EXPIRED
 
@@ -32,13 +33,20 @@ def _back_to(coupon: Coupon, now: datetime) -> CouponState:
 
 
 async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, actor: Actor,
-               now: datetime | None = None) -> Transition:
-    """claimed → locked by ``holder`` for ``ttl_minutes``; the same holder locking again extends its lock."""
+               store_id: int | None = None, now: datetime | None = None) -> Transition:
+    """claimed → locked by ``holder`` for ``ttl_minutes``; the same holder locking again extends its lock.
+    A store's key (``store_id``) holds only a coupon valid at its store: another store's till could
+    otherwise keep a customer's coupon from them for the lock's whole time."""
     now = now or clock.now()
     coupon, earlier = await usable_by(code=code, holder=holder, operation=Operation.LOCK, request_id=request_id,
                                       now=now, refused=CouponNotLockable)
     if earlier is not None:
         return earlier
+    if store_id is not None:
+        batch = coupon.batch
+        regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
+        if not in_store_scope(batch, store_id=store_id, store_regions=regions):
+            raise OutOfScope.field("code", "the coupon is not valid at this key's store")
     done = await apply(coupon, operation=Operation.LOCK, to_state=LOCKED, actor=actor, request_id=request_id, now=now,
                        changes={"lock_holder": holder, "lock_until": now + timedelta(minutes=ttl_minutes)},
                        order_ref=holder)

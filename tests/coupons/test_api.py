@@ -193,6 +193,19 @@ class TestLocks:
                                      json={"code": code, "spend_fen": 900, "order_ref": "T-1"})
         assert redeemed.json()["entry"]["from_state"] == "locked", redeemed.text
 
+    async def test_a_store_key_cannot_hold_a_coupon_not_valid_at_its_store(self, client):
+        """From the hardening probe: a GZ001 till could hold a coupon only GZ002 takes, for up to two hours."""
+        own, other = await make_store(), await make_store()
+        code = await _claimed_code(client, store_ids=[own.id])
+        refused = await client.post("/api/v1/coupons/locks", headers=await make_key(role=Role.POS, store=other),
+                                    json={"code": code, "holder": "T-9"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "code"
+        assert (await Coupon.get(code=code)).state == CouponState.CLAIMED
+        held = await client.post("/api/v1/coupons/locks", headers=await make_key(role=Role.POS, store=own),
+                                 json={"code": code, "holder": "T-1"})
+        assert held.json()["coupon"]["state"] == "locked", held.text
+
     async def test_release_by_the_holder(self, client):
         code = await _claimed_code(client)
         app = await make_key(role=Role.CARRIER_APP)
