@@ -8,7 +8,7 @@ from coupons.deps import (
     BatchId,
 )
 from coupons.models import BatchStatus
-from hub.auth.deps import OpsKey
+from hub.auth.deps import ApproverKey, OpsKey
 from hub.edge import APIRouter
 from hub.errors import problems
 from hub.pagination import paginate
@@ -34,9 +34,9 @@ async def create_batch(body: BatchIn, key: OpsKey) -> BatchOut:
     return BatchOut.of(await batches.create_batch(**body.model_dump(), created_by_id=key.key_id))
 
 
-@router.post("/batches/{batch_id}/approve", summary="Approve a draft (another ops or admin key than its author)",
+@router.post("/batches/{batch_id}/approve", summary="Approve a draft (ops, not its author)",
              responses=problems(404, 409))
-async def approve_batch(batch_id: BatchId, key: OpsKey) -> BatchOut:
+async def approve_batch(batch_id: BatchId, key: ApproverKey) -> BatchOut:
     return BatchOut.of(await batches.approve_batch(batch_id=batch_id, approver_id=key.key_id))
 
 

@@ -121,7 +121,7 @@ async def _move(*, batch_id: int, allowed: Iterable[BatchStatus], to: BatchStatu
     if not count:
         if extra_filter and batch.status in allowed:  # only the extra filter refused it: the approver is the author
             raise OwnBatchApprovalForbidden(
-                f"Coupon batch {batch_id} was drafted with this key; another ops or admin key must approve it")
+                f"Coupon batch {batch_id} was drafted with this key; another ops key must approve it")
         names = " or ".join(s.value for s in allowed)
         article = "an" if names[0] in "aeiou" else "a"  # "an approved batch", "a draft batch"
         raise BatchWrongStatus(

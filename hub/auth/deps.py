@@ -68,4 +68,7 @@ HUMANS = (Role.STAFF, Role.STORE_MANAGER, Role.OPS, Role.ADMIN)
 OpsKey = Annotated[Principal, require(Role.OPS, Role.ADMIN)]
 ManagerKey = Annotated[Principal, require(Role.STORE_MANAGER, Role.OPS, Role.ADMIN)]
 HumanKey = Annotated[Principal, require(*HUMANS)]
+# A business sign-off (a campaign, a coupon batch): ops only, never admin, which manages keys and could
+# otherwise mint the second key a maker-checker rule asks for.
+ApproverKey = Annotated[Principal, require(Role.OPS)]
 AnyKey = CurrentKey

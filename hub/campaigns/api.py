@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from hub.auth.deps import HUMANS, OpsKey, require
+from hub.auth.deps import HUMANS, ApproverKey, OpsKey, require
 from hub.auth.models import Role
 from hub.auth.service import Principal
 from hub.campaigns import service
@@ -19,8 +19,6 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=problems(4
 
 # The strategy engine reads campaigns to plan offers; it never writes them.
 ReaderKey = Annotated[Principal, require(*HUMANS, Role.STRATEGY_ENGINE)]
-# Approval is a business sign-off: only ops, never admin (which manages keys, not campaigns).
-ApproverKey = Annotated[Principal, require(Role.OPS)]
 CampaignId = Annotated[DbId, Path()]
 
 

@@ -20,12 +20,16 @@ async def _claimed_code(client, **batch_fields) -> str:
 
 class TestBatches:
     async def test_drafted_by_one_ops_key_approved_by_another_then_active(self, client):
-        author, other = await make_key(role=Role.OPS), await make_key(role=Role.ADMIN)
+        author, other = await make_key(role=Role.OPS), await make_key(role=Role.OPS)
         created = await client.post("/api/v1/coupons/batches", json=BATCH, headers=author)
         assert created.status_code == 201, created.text
         batch_id = created.json()["id"]
         own = await client.post(f"/api/v1/coupons/batches/{batch_id}/approve", headers=author)
         assert own.status_code == 403 and own.headers["content-type"] == "application/problem+json"
+        # One rule with campaigns: a sign-off is ops' alone; admin manages keys.
+        admin = await client.post(f"/api/v1/coupons/batches/{batch_id}/approve",
+                                  headers=await make_key(role=Role.ADMIN))
+        assert admin.status_code == 403, admin.text
         approved = await client.post(f"/api/v1/coupons/batches/{batch_id}/approve", headers=other)
         assert approved.json()["status"] == "approved"
         active = await client.post(f"/api/v1/coupons/batches/{batch_id}/activate", headers=author)

@@ -51,7 +51,7 @@ class TestApproval:
 
     async def test_another_key_approves_then_activates_pauses_resumes_and_ends(self):
         batch, _ = await _draft()
-        approver, _ = await create_key(role=Role.ADMIN)
+        approver, _ = await create_key(role=Role.OPS)
         async with transaction():
             approved = await batches.approve_batch(batch_id=batch.id, approver_id=approver.id)
         assert (approved.status, approved.approved_by_id) == (BatchStatus.APPROVED, approver.id)
