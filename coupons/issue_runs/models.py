@@ -27,6 +27,9 @@ class CouponIssueRun(Model):
     )
     batch_id: int
     offer_ref = fields.CharField(max_length=64)
+    # What the run was asked (channel and customer list), so the same offer_ref asked again for another list is
+    # refused instead of silently answered with this run; empty on runs made before it was kept.
+    request_hash = fields.CharField(max_length=64, default="")
     channel = fields.CharField(max_length=16)
     total = fields.IntField()
     status = fields.CharEnumField(IssueRunStatus, max_length=16, default=IssueRunStatus.RUNNING)

@@ -12,6 +12,10 @@ offer's message carries (``hub.links.coupon_links.coupon_page_url``).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
@@ -21,7 +25,7 @@ from coupons.issues import service as issues
 from coupons.ledger import Actor
 from hub import clock
 from hub.database import transaction
-from hub.errors import HubError, NotFound
+from hub.errors import Conflict, HubError, NotFound
 from hub.outbox.models import OutboxMessage
 from hub.outbox.service import handler, publish
 
@@ -29,25 +33,35 @@ TOPIC = "coupons.issue_run_chunk"
 CHUNK = 200
 MAX_CUSTOMERS = 10_000  # one run; the engine splits a larger audience into several offers' runs
 ISSUED = "issued"
+_WORD = re.compile(r"(?<!^)(?=[A-Z])")  # CustomerNotFound -> Customer_Not_Found
 
 
 class IssueRunNotFound(NotFound):
     title = "Issue run not found"
 
 
+class OfferRefTaken(Conflict):
+    title = "This offer_ref already started a run with another list"
+
+
 async def start(*, batch_id: int, offer_ref: str, channel: str, customer_ids: list[int], created_by_id: int,
                 actor_role: str) -> tuple[CouponIssueRun, bool]:
     """The run of (batch, offer_ref), made with its chunks if new; ``(run, created)``. A repeated offer
-    answers the first run (its list is not read again)."""
+    answers the first run; the same offer_ref asked for another channel or customer list is refused
+    (``OfferRefTaken``), not answered with a run that does something else."""
+    unique = list(dict.fromkeys(customer_ids))
+    asked = _request_hash(channel, unique)
     existing = await CouponIssueRun.get_or_none(batch_id=batch_id, offer_ref=offer_ref)
     if existing is not None:
+        if existing.request_hash and existing.request_hash != asked:
+            raise OfferRefTaken(f"offer_ref {offer_ref} already started issue run {existing.id} with another "
+                                f"channel or customer list; send a new offer_ref for a new list")
         return existing, False
     batch = await get_batch(batch_id=batch_id)
     if batch.status != ACTIVE:
         raise BatchWrongStatus(f"Coupon batch {batch_id} is {batch.status.value}; only an active batch issues")
-    unique = list(dict.fromkeys(customer_ids))
     run = await CouponIssueRun.create(batch_id=batch_id, offer_ref=offer_ref, channel=channel, total=len(unique),
-                                      created_by_id=created_by_id)
+                                      request_hash=asked, created_by_id=created_by_id)
     for index in range(0, len(unique), CHUNK):
         await publish(TOPIC, {"run_id": run.id, "customer_ids": unique[index:index + CHUNK],
                               "actor_key_id": created_by_id, "actor_role": actor_role},
@@ -58,6 +72,17 @@ async def start(*, batch_id: int, offer_ref: str, channel: str, customer_ids: li
     return run, True
 
 
+def _request_hash(channel: str, customer_ids: list[int]) -> str:
+    """The same customers in any order, with repeats, are the same list."""
+    return hashlib.sha256(json.dumps([channel, sorted(customer_ids)]).encode()).hexdigest()
+
+
+def outcome_code(refusal: HubError) -> str:
+    """A refusal's outcome as a stable code a program can branch on (``customer_not_found``,
+    ``per_customer_limit_reached``), from its error class; the detail is for people."""
+    return _WORD.sub("_", type(refusal).__name__).lower()
+
+
 async def get_run(*, run_id: int) -> CouponIssueRun:
     run = await CouponIssueRun.get_or_none(id=run_id)
     if run is None:
@@ -66,7 +91,7 @@ async def get_run(*, run_id: int) -> CouponIssueRun:
 
 
 async def outcomes(*, run_id: int) -> dict[str, int]:
-    """How many customers each outcome had so far: ``issued`` or the title of the refusal."""
+    """How many customers each outcome had so far: ``issued`` or the refusal's code (``outcome_code``)."""
     rows = await CouponIssueResult.filter(run_id=run_id).annotate(n=Count("id")).group_by("outcome").values(
         "outcome", "n")
     return {row["outcome"]: row["n"] for row in rows}
@@ -98,7 +123,7 @@ async def _issue_one(run: CouponIssueRun, customer_id: int, actor: Actor) -> Non
         try:
             async with transaction():
                 await CouponIssueResult.create(run_id=run.id, customer_id=customer_id,
-                                               outcome=refusal.title[:128])
+                                               outcome=outcome_code(refusal)[:128])
         except IntegrityError:
             pass  # a concurrent delivery of the same chunk recorded this customer first
 

@@ -1,12 +1,10 @@
 """Issuing a batch to a list of customers by job, for an offer: every customer gets one outcome, once."""
 
-from coupons.claims.service import OutOfStock, PerCustomerLimitReached
 from coupons.issue_runs import service as issue_runs
 from coupons.issue_runs.models import CouponIssueResult, IssueRunStatus
 from coupons.issue_runs.service import ISSUED
 from coupons.models import BatchStatus, Coupon, CouponState
 from hub.auth.models import Role
-from hub.customers.service import CustomerNotFound
 from hub.outbox.models import OutboxMessage
 from tests.coupons.helpers import claim, make_batch, make_customer
 from tests.factories import make_key, make_staff
@@ -32,7 +30,8 @@ async def test_each_customer_is_issued_once_or_skipped_with_the_reason(client, q
 
     run = await client.get(f"/api/v1/coupons/issue-runs/{started.json()['id']}", headers=await make_key())
     assert run.json()["status"] == IssueRunStatus.DONE and run.json()["finished_at"] is not None
-    assert run.json()["outcomes"] == {ISSUED: 3, PerCustomerLimitReached.title: 1, CustomerNotFound.title: 1}
+    # Codes a program can branch on, not English titles.
+    assert run.json()["outcomes"] == {ISSUED: 3, "per_customer_limit_reached": 1, "customer_not_found": 1}
     issued = await Coupon.filter(owner_id__in=fresh)
     assert sorted(c.owner_id for c in issued) == sorted(fresh)
     assert {c.state for c in issued} == {CouponState.ISSUED}
@@ -45,12 +44,23 @@ async def test_a_redelivered_chunk_and_a_repeated_offer_issue_nothing_twice(clie
     await queue.drain()
     [message] = await OutboxMessage.filter(topic=issue_runs.TOPIC)
     await issue_runs.issue_chunk(message)
-    again = await _start(client, batch, [*customers, (await make_customer()).id])
+    again = await _start(client, batch, [customers[1], customers[0], customers[1]])  # the same list
     await queue.drain()
 
-    assert again.json()["id"] == first["id"] and again.json()["total"] == 2
+    assert again.status_code == 202 and again.json()["id"] == first["id"] and again.json()["total"] == 2
     assert await Coupon.all().count() == 2
     assert await CouponIssueResult.filter(run_id=first["id"]).count() == 2
+
+
+async def test_the_same_offer_ref_for_another_list_is_a_409_naming_the_run(client, queue):
+    batch = await make_batch()
+    customers = [(await make_customer()).id for _ in range(2)]
+    first = (await _start(client, batch, customers)).json()
+    other = await _start(client, batch, [*customers, (await make_customer()).id])
+    assert other.status_code == 409, other.text
+    assert f"already started issue run {first['id']}" in other.json()["detail"]
+    await queue.drain()
+    assert await Coupon.all().count() == 2
 
 
 async def test_a_long_list_is_split_into_chunks_and_stops_at_the_stock(client, queue):
@@ -61,7 +71,7 @@ async def test_a_long_list_is_split_into_chunks_and_stops_at_the_stock(client, q
 
     assert await OutboxMessage.filter(topic=issue_runs.TOPIC).count() == 2
     run = await client.get(f"/api/v1/coupons/issue-runs/{started.json()['id']}", headers=await make_key())
-    assert run.json()["outcomes"] == {ISSUED: 250, OutOfStock.title: 50}
+    assert run.json()["outcomes"] == {ISSUED: 250, "out_of_stock": 50}
     assert await Coupon.all().count() == 250
 
 

@@ -43,7 +43,7 @@ class TestMigrations:
         assert journal == "wal"
 
 
-LANDED = "hub.0008_coupon_equity_regions_reminders_issue_runs"  # the newest migration a released database may stop at
+LANDED = "hub.0010_code_batches_in_database"  # the newest migration a released database may stop at
 
 
 def test_a_filled_sqlite_database_upgrades_from_the_last_release(tmp_path):
