@@ -1,4 +1,4 @@
-"""GET/PUT /api/v1/codes/{id}/wecom: what the answer shows, bad bodies (422 naming the field), who may
+"""GET/PUT/PATCH /api/v1/codes/{id}/wecom: what the answer shows, bad bodies (422 naming the field), who may
 touch which code, Idempotency-Key and racing writers."""
 
 from __future__ import annotations
@@ -185,3 +185,32 @@ class TestWrites:
         assert all(r.json()["type"] == "/problems/conflict" for r in responses if r.status_code == 409)
         last = max((r.json() for r in responses if r.status_code == 200), key=lambda body: body["version"])
         assert (await ContactWay.get(code_id=made["id"])).welcome_text == last["welcome_text"]
+
+
+class TestPatch:
+    """PUT replaces the settings; PATCH changes only those sent (the probe lost a welcome coupon to a PUT of
+    the welcome text alone)."""
+
+    async def test_patch_keeps_what_it_does_not_send_and_put_replaces(self, client, wecom, queue):
+        store = await make_store()
+        await make_staff(store=store)
+        made = await make_wecom_code(client, kind="store", store_id=store.id)
+        ops = await make_key()
+        settings = {"welcome_text": "欢迎", "tag_names": ["春节"], "daily_cap": 30, "skip_verify": False}
+        assert (await client.put(f"{URL}/{made['id']}/wecom", headers=ops, json=settings)).status_code == 200
+
+        patched = await client.patch(f"{URL}/{made['id']}/wecom", headers=ops, json={"welcome_text": "新年好"})
+        assert patched.status_code == 200, patched.text
+        kept = {name: patched.json()[name] for name in ("welcome_text", "tag_names", "daily_cap", "skip_verify")}
+        assert kept == {**settings, "welcome_text": "新年好"}
+
+        replaced = await client.put(f"{URL}/{made['id']}/wecom", headers=ops, json={"welcome_text": "你好"})
+        assert {name: replaced.json()[name] for name in ("welcome_text", "tag_names", "daily_cap", "skip_verify")} \
+            == {"welcome_text": "你好", "tag_names": [], "daily_cap": None, "skip_verify": True}
+
+    async def test_patch_refuses_what_put_refuses(self, client, wecom):
+        store = await make_store()
+        await make_staff(store=store)
+        made = await make_wecom_code(client, kind="store", store_id=store.id)
+        response = await client.patch(f"{URL}/{made['id']}/wecom", headers=await make_key(), json={"daily_cap": 0})
+        assert response.status_code == 422 and fields_of(response) == ["daily_cap"], response.text
