@@ -152,8 +152,11 @@ def demo_data() -> None:
         console.print(f"  {what}: {count}")
 
 
+DEFAULT_SANDBOX_URL = "http://127.0.0.1:9101"  # `hub sandbox wecom serve`'s and the simulate commands' default
+
+
 def demo_wecom(
-    sandbox_url: Annotated[str, typer.Option(help="Where `hub sandbox wecom serve` listens")] = "http://127.0.0.1:9101",
+    sandbox_url: Annotated[str, typer.Option(help="Where `hub sandbox wecom serve` listens")] = DEFAULT_SANDBOX_URL,
 ) -> None:
     """Give the WeCom sandbox the demo staff and make contact-me codes for the first demo store."""
     from rich.table import Table
@@ -184,6 +187,7 @@ def demo_wecom(
     console.print(table)
     first = rows[0]
     console.print("Play a customer scanning the first code (the hub attributes, tags and greets them):")
+    elsewhere = f" --sandbox-url {sandbox_url}" if sandbox_url != DEFAULT_SANDBOX_URL else ""  # the one that works
     console.print(f"  .venv/bin/hub sandbox wecom simulate add --staff {first.userid} --state {first.state}"
-                  " --name 李雷",
+                  f" --name 李雷{elsewhere}",
                   soft_wrap=True, highlight=False)

@@ -39,3 +39,20 @@ async def test_sync_without_a_code_replans_every_store_way(wecom):
     done = hub(wecom, "sync")
     assert done.returncode == 0, done.stderr
     assert "0 store contact way(s)" in done.stdout
+
+
+async def test_demo_wecom_prints_a_simulate_command_that_works_on_its_sandbox(wecom):
+    """`make demo SANDBOX_PORT=9111` printed a command aimed at the default port 9101, which failed."""
+    await make_staff()
+    env = {**os.environ, **wecom.env(), "COLUMNS": "200"}
+    shown = _run([".venv/bin/hub", "demo-wecom", "--sandbox-url", wecom.url], env)
+    assert shown.returncode == 0, shown.stderr
+    [command] = [line.strip() for line in shown.stdout.splitlines() if "simulate add" in line]
+    assert command.endswith(f"--sandbox-url {wecom.url}")
+    played = _run(command.split(), env)
+    assert played.returncode == 0, played.stdout + played.stderr
+
+
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Blocking on purpose: the sandbox serves from its own thread."""
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
