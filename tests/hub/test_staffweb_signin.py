@@ -50,6 +50,8 @@ async def authorize_as(wecom, authorize_url: str, userid: str | None) -> str:
     async with httpx.AsyncClient(base_url=wecom.url) as browser:
         page = await browser.get(authorize_url)
         assert page.status_code == 200, page.text
+        # What a clerk sees is Chinese, as WeCom's own page is.
+        assert '<html lang="zh-CN">' in page.text and "以企业外的微信用户身份登录" in page.text
         parser = _Forms()
         parser.feed(page.text)
         action, fields = next((a, f) for a, f in parser.forms if f.get("userid") == userid)

@@ -47,25 +47,26 @@ router = APIRouter()
 
 @router.get("/connect/oauth2/authorize", response_class=HTMLResponse)
 async def authorize_page(request: Request) -> Response:
-    """The "sign in as …" page; each choice posts back and is redirected with a fresh code."""
+    """The "sign in as …" page, in Chinese as WeCom's own is; each choice posts back and is redirected with a
+    fresh code. (The refusals name the parameter in WeCom's terms, as its error pages do.)"""
     sandbox = request.app.state.sandbox
     params = request.query_params
     problem = _check_authorize(params, sandbox.config.corp_id)
     if problem:
-        return HTMLResponse(_page("Sign-in refused", f"<p>{html.escape(problem)}</p>"), status_code=400)
+        return HTMLResponse(_page("无法登录", f"<p>{html.escape(problem)}</p>"), status_code=400)
     hidden = "".join(f'<input type="hidden" name="{name}" value="{html.escape(params.get(name, ""))}">'
                      for name in ("redirect_uri", "state"))
     choices = [(u["userid"], f'{u["name"]} ({u["userid"]})') for u in (sandbox.directory.users or {}).values()]
     buttons = "".join(
         f'<form method="post" action="/connect/oauth2/authorize/choose">{hidden}'
         f'<input type="hidden" name="userid" value="{html.escape(userid)}">'
-        f'<button type="submit">Sign in as {html.escape(label)}</button></form>'
+        f'<button type="submit">以 {html.escape(label)} 身份登录</button></form>'
         for userid, label in choices
     )
     outsider = (f'<form method="post" action="/connect/oauth2/authorize/choose">{hidden}'
-                f'<button type="submit">Sign in as a WeChat user outside the corp</button></form>')
-    empty = "" if choices else "<p>No staff loaded: PUT /sandbox/users first.</p>"
-    return HTMLResponse(_page("WeCom sandbox sign-in", empty + buttons + outsider))
+                f'<button type="submit">以企业外的微信用户身份登录</button></form>')
+    empty = "" if choices else "<p>沙箱里还没有员工：先 PUT /sandbox/users（`hub demo-wecom` 会做）。</p>"
+    return HTMLResponse(_page("企业微信登录（沙箱）", empty + buttons + outsider))
 
 
 @router.post("/connect/oauth2/authorize/choose")
@@ -73,12 +74,12 @@ async def choose(request: Request) -> Response:
     form = await request.form()
     redirect_uri, state, userid = (str(form.get(k, "")) for k in ("redirect_uri", "state", "userid"))
     if not _is_http_url(redirect_uri):
-        return HTMLResponse(_page("Sign-in refused", "<p>redirect_uri is not an http(s) URL</p>"), status_code=400)
+        return HTMLResponse(_page("无法登录", "<p>redirect_uri 不是 http(s) 地址</p>"), status_code=400)
     codes: OAuthCodes = request.app.state.sandbox.oauth
     try:
         code = codes.issue(userid=userid) if userid else codes.issue()
     except ApiError as exc:
-        return HTMLResponse(_page("Sign-in refused", f"<p>{html.escape(exc.errmsg)}</p>"), status_code=400)
+        return HTMLResponse(_page("无法登录", f"<p>{html.escape(exc.errmsg)}</p>"), status_code=400)
     return RedirectResponse(_with_query(redirect_uri, code=code, state=state), status_code=302)
 
 
@@ -106,6 +107,6 @@ def _with_query(url: str, **extra: str) -> str:
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width"></head>'
             f'<body><h1>{html.escape(title)}</h1>{body}</body></html>')
