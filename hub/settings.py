@@ -60,6 +60,10 @@ class Settings(BaseSettings):
 
     card_font: str | None = None  # a .ttf/.ttc with Chinese glyphs for code cards; default: the first found
 
+    # /metrics: with a token, scrapers send it as a bearer token; without one, only loopback clients are
+    # answered (a Prometheus or exporter on the same host), so a public listener does not publish it.
+    metrics_token: SecretStr | None = None
+
     # Seconds a checked API key is trusted without a lookup; a revocation reaches other processes within it.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Seconds a repeated write waits for the first one with its Idempotency-Key, then 409 "in progress".

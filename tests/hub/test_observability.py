@@ -1,6 +1,9 @@
 import json
 import logging
 
+import httpx
+
+from hub.app import create_app
 from hub.auth.models import Role
 from hub.logging import JsonFormatter, redact, request_id_var
 from hub.settings import get_settings
@@ -34,6 +37,27 @@ class TestMetrics:
         assert 'hub_outbox_messages{status="dead"} 0.0' in text
         assert "hub_outbox_oldest_pending_seconds" in text
 
+    async def test_only_this_host_reads_them_without_a_token(self, settings):
+        async with _client(settings, host="203.0.113.9") as outsider:
+            refused = await outsider.get("/metrics")
+        assert refused.status_code == 403 and "HUB_METRICS_TOKEN" in refused.json()["detail"]
+        async with _client(settings, host="127.0.0.1") as local:
+            assert (await local.get("/metrics")).status_code == 200
+
+    async def test_with_a_token_a_scraper_anywhere_sends_it(self, settings, monkeypatch):
+        monkeypatch.setenv("HUB_METRICS_TOKEN", "scrape-me-0123456789")
+        get_settings.cache_clear()
+        try:
+            async with _client(settings, host="203.0.113.9") as scraper:
+                assert (await scraper.get("/metrics")).status_code == 401
+                wrong = await scraper.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+                assert wrong.status_code == 401
+                right = await scraper.get("/metrics", headers={"Authorization": "Bearer scrape-me-0123456789"})
+                assert right.status_code == 200 and "hub_http_requests_total" in right.text
+        finally:
+            monkeypatch.delenv("HUB_METRICS_TOKEN")
+            get_settings.cache_clear()
+
     async def test_request_id_is_echoed_or_made(self, client):
         echoed = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
         assert echoed.headers["x-request-id"] == "abc-123"
@@ -61,3 +85,10 @@ class TestLogs:
         finally:
             request_id_var.reset(token)
         assert line["request_id"] == "rid-1" and line["message"] == "customer 138****8000"
+
+
+def _client(settings, *, host: str) -> httpx.AsyncClient:
+    """The app as a client at ``host`` reaches it (the shared ``client`` fixture is on loopback)."""
+    app = create_app(settings, manage_resources=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(host, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://hub.test")
