@@ -142,6 +142,17 @@ async def authenticate(token: str | None) -> Principal:
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_GRANULARITY:
         async with transaction():  # a write on a read request: its own small unit of work
             await ApiKey.filter(id=key.id).update(last_used_at=now)
-    principal = Principal(key.id, key.prefix, Role(key.role), key.store_id, key.staff_id)
+    principal = Principal(key.id, key.prefix, Role(key.role), await _store_of(key), key.staff_id)
     principal_cache.put(digest, principal, get_settings().auth_cache_seconds)
     return principal
+
+
+async def _store_of(key: ApiKey) -> int | None:
+    """The store a key acts for. A staff member's key follows their record, as their staff-web session
+    does: it stops when they leave and moves with them to another store (within the cache window)."""
+    if key.staff_id is None:
+        return key.store_id
+    staff = await Staff.filter(id=key.staff_id).first().values("active", "store_id")
+    if staff is None or not staff["active"]:
+        raise Unauthenticated("The staff member this key belongs to is no longer active")
+    return int(staff["store_id"])

@@ -2,7 +2,7 @@ from datetime import UTC
 
 from hub.auth.models import ApiKey, Role
 from hub.auth.service import create_key, hash_key, revoke_key
-from tests.factories import make_key, make_store
+from tests.factories import make_key, make_staff, make_store
 
 
 class TestKeys:
@@ -78,6 +78,35 @@ class TestKeyCache:
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
             await asyncio.sleep(0.35)
             assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+        finally:
+            monkeypatch.delenv("HUB_AUTH_CACHE_SECONDS")
+            get_settings.cache_clear()
+
+
+class TestStaffKeys:
+    """A key made for a staff member follows their record (the probe: a deactivated manager's key still made
+    managers; a clerk moved to another store still read the old store's redemptions)."""
+
+    async def test_the_key_moves_with_its_staff_member_and_stops_when_they_leave(self, client, monkeypatch):
+        from hub.settings import get_settings
+        from hub.staff.models import Staff
+
+        monkeypatch.setenv("HUB_AUTH_CACHE_SECONDS", "0")
+        get_settings.cache_clear()
+        try:
+            old, new = await make_store(), await make_store()
+            manager = await make_staff(store=old)
+            headers = await make_key(role=Role.STORE_MANAGER, staff=manager)
+            assert (await client.get("/api/v1/me", headers=headers)).json()["store_id"] == old.id
+
+            await Staff.filter(id=manager.id).update(store_id=new.id)
+            assert (await client.get("/api/v1/me", headers=headers)).json()["store_id"] == new.id
+            listed = (await client.get("/api/v1/stores", headers=headers)).json()["items"]
+            assert [s["id"] for s in listed] == [new.id]
+
+            await Staff.filter(id=manager.id).update(active=False)
+            refused = await client.get("/api/v1/me", headers=headers)
+            assert refused.status_code == 401 and "no longer active" in refused.json()["detail"]
         finally:
             monkeypatch.delenv("HUB_AUTH_CACHE_SECONDS")
             get_settings.cache_clear()
