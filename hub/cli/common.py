@@ -22,6 +22,17 @@ def fail(message: str, code: int = 2) -> NoReturn:
     sys.exit(code)
 
 
+def note_public_base_url() -> None:
+    """Commands that print or store public links say which address they use when none was configured: the
+    default (a local demo's) in a stored code target or a printed QR would send customers nowhere."""
+    from hub.settings import get_settings
+
+    settings = get_settings()
+    if "public_base_url" not in settings.model_fields_set:
+        err_console.print(f"[yellow]hub:[/] HUB_PUBLIC_BASE_URL is not set, so links use {settings.public_base_url}; "
+                          "set it to the address customers reach, as the server's", highlight=False)
+
+
 def run(work: Callable[[], Awaitable[T]], *, with_queue: bool = True) -> T:
     """Run ``work`` with the database open (and the job queue, drained before exit)."""
     from hub import database, jobs

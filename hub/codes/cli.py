@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import console, fail, run, table_rows
+from hub.cli.common import console, fail, note_public_base_url, run, table_rows
 from hub.codes.batches import cli as batches_cli
 from hub.codes.models import CodeKind, TargetKind
 from hub.codes.stats import cli as stats_cli
@@ -70,6 +70,7 @@ def create(
             return (await service.create_code(**fields)).slug
 
     slug = run(work, with_queue=False)
+    note_public_base_url()
     console.print(f"Code {slug}\nlink: {public_url(slug)}\nQR:   {qr_url(slug)}", highlight=False, soft_wrap=True)
 
 

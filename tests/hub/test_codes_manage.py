@@ -197,3 +197,15 @@ class TestCodesCli:
         assert (await Code.get(id=row.id)).active is False
         unknown = hub("create", "--kind", "staff", "--staff", "NOPE")
         assert unknown.returncode == 2 and "NOPE" in unknown.stderr
+        assert "HUB_PUBLIC_BASE_URL is not set" not in made.stderr  # the tests set it
+
+    async def test_without_a_public_address_it_says_which_one_the_links_use(self):
+        await make_staff(staff_no="E000777")
+        env = {k: v for k, v in os.environ.items() if k != "HUB_PUBLIC_BASE_URL"}
+
+        def hub(*args):
+            return subprocess.run([HUB, "codes", *args], env=env, capture_output=True, text=True, timeout=120)
+
+        made = hub("create", "--kind", "staff", "--staff", "E000777")
+        assert made.returncode == 0, made.stderr
+        assert "HUB_PUBLIC_BASE_URL is not set, so links use http://127.0.0.1:8000" in made.stderr

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import console, fail, progress, run
+from hub.cli.common import console, fail, note_public_base_url, progress, run
 from hub.codes.batches.items import Per
 
 
@@ -50,6 +50,7 @@ def batch(
         return prepared
 
     prepared = run(work, with_queue=False)
+    note_public_base_url()
     console.print(
         f"{len(prepared.items)} codes ({prepared.created} new, {prepared.reused} reused"
         + (f", {prepared.skipped_inactive} disabled left out" if prepared.skipped_inactive else "")
