@@ -13,6 +13,7 @@ from coupons.gifting.models import CouponShare, ShareStatus
 from coupons.models import BatchStatus, Coupon, CouponBatch, CouponLedger, CouponState, Operation
 from hub import rawsql
 from hub.customers.models import Customer
+from hub.database import dialect
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,8 @@ def move(coupon: Coupon, *, to_state: CouponState, changes: dict[str, Any],
     """The UPDATE that moves the coupon from the state and version it was read in, with ``changes``, when
     ``guard`` still holds (``{"valid_until__gt": now}``, ``{"owner_id": 7}``); it changes no row when another
     request changed the coupon first. Run by ``coupons.ledger.apply`` with the ledger row it appends."""
-    return _move_sql(tuple(changes), tuple(guard)), [
-        to_state.value, *(_db(value) for value in changes.values()), coupon.id, coupon.state.value, coupon.version,
-        *(_db(value) for value in guard.values())]
-
-
-def _db(value: Any) -> Any:
-    """Enums as their text; the rest as the drivers take them (JSON columns are not moved here)."""
-    return value.value if isinstance(value, CouponState) else value
+    values = [to_state, *changes.values(), coupon.id, coupon.state, coupon.version, *guard.values()]
+    return _move_sql(tuple(changes), tuple(guard)), [rawsql.db_value(value) for value in values]
 
 
 @dataclass(frozen=True)
@@ -97,7 +92,7 @@ async def lock_person(customer_id: int) -> Person | None:
     """The person a claim is for (merge chains are one step long), their row locked: claims of one person
     queue here. None when there is no such customer. Nothing else is read in this statement: what it read
     besides the locked row would be as it was before the wait (PostgreSQL's statement snapshot)."""
-    rows = await rawsql.fetch(_person_sql(rawsql.dialect()), customer_id)
+    rows = await rawsql.fetch(_person_sql(dialect()), customer_id)
     return Person(rows[0]["live_id"], rows[0]["merged_into_id"]) if rows else None
 
 

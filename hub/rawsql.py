@@ -38,10 +38,6 @@ def _connection():
     return Tortoise.get_connection("default")
 
 
-def dialect() -> str:
-    return _connection().capabilities.dialect
-
-
 async def fetch(sql: str, *values: Any) -> list[dict]:
     """The rows of one statement, as dicts of column → value as the driver gives them."""
     connection = _connection()
@@ -69,6 +65,11 @@ def load(model: type[M], row: dict, prefix: str = "") -> M:
     return model._init_from_db(**row)
 
 
+def db_value(value: Any) -> Any:
+    """A value as the drivers take it: an enum as its value (they do not know our enums)."""
+    return value.value if isinstance(value, Enum) else value
+
+
 def table(model: type[Model]) -> str:
     return model._meta.db_table
 
@@ -89,7 +90,7 @@ class Where:
     def equal(self, column: str, value: Any) -> Where:
         if value is not None:
             self.conditions.append(f"{column} = ?")
-            self.values.append(value.value if isinstance(value, Enum) else value)
+            self.values.append(db_value(value))
         return self
 
     def any_of(self, column: str, values: list[int] | None) -> Where:
@@ -157,7 +158,7 @@ async def insert(model: type[M], **values: Any) -> M:
     return it as a model, without Tortoise building the instance and the statement first."""
     names, row = _row_values(model, values)
     found = await fetch(_insert_sql(model, "values"), *row)
-    return model._init_from_db(id=found[0]["id"], **dict(zip(names, row, strict=True)))
+    return _inserted(model, names, row, found[0]["id"])
 
 
 async def insert_if_changed(update: str, update_values: list[Any], model: type[M], *,
@@ -181,4 +182,9 @@ async def insert_if_changed(update: str, update_values: list[Any], model: type[M
     found = await fetch(f"{sql} {_insert_sql(model, 'select')}", *args, *row)
     if not found:
         return None
-    return model._init_from_db(id=found[0]["id"], **dict(zip(names, row, strict=True)))
+    return _inserted(model, names, row, found[0]["id"])
+
+
+def _inserted(model: type[M], names: tuple[str, ...], row: list[Any], row_id: int) -> M:
+    """The row just inserted as a model: what was written, converted back as a read would be, and its id."""
+    return model._init_from_db(id=row_id, **dict(zip(names, row, strict=True)))

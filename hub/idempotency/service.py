@@ -20,10 +20,10 @@ from fastapi import BackgroundTasks, UploadFile
 from pydantic_core import to_jsonable_python
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from tortoise import Tortoise
 from tortoise.exceptions import OperationalError
 
-from hub import clock
+from hub import clock, rawsql
+from hub.database import dialect
 from hub.errors import Conflict, InvalidInput
 from hub.idempotency.models import IdempotencyRecord
 from hub.links.tokens import derive_key
@@ -69,23 +69,22 @@ async def fingerprint(values: dict[str, Any]) -> str:
 async def claim(*, scope: str, key: str, endpoint: str, request_hash: str) -> int | StoredAnswer:
     """Claim the key for this request (its record's id), or the answer a finished first request left.
     Runs inside the request's transaction."""
-    conn = Tortoise.get_connection("default")
     now = clock.now()
     wait = get_settings().idempotency_wait_seconds
     try:
-        if conn.capabilities.dialect == "postgres":
+        if dialect() == "postgres":
             # set_config runs before the insert can wait on the index, so this statement's wait is bounded.
-            rows = await conn.execute_query_dict(
-                f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT $1, $2, $3, $4, 0, '', $5 "  # noqa: S608  constant table, values are parameters
-                f"FROM (SELECT set_config('lock_timeout', $6, true)) AS bounded_wait "
+            rows = await rawsql.fetch(
+                f"INSERT INTO {_TABLE} ({_COLUMNS}) SELECT ?, ?, ?, ?, 0, '', ? "  # noqa: S608  constant table, values are parameters
+                f"FROM (SELECT set_config('lock_timeout', ?, true)) AS bounded_wait "
                 f'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
-                [scope, key, endpoint, request_hash, now, f"{int(wait * 1000)}ms"],
+                scope, key, endpoint, request_hash, now, f"{int(wait * 1000)}ms",
             )
         else:  # SQLite: one writer at a time; busy_timeout bounds the wait for another process
-            rows = await conn.execute_query_dict(
+            rows = await rawsql.fetch(
                 f"INSERT INTO {_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, 0, '', ?) "  # noqa: S608  constant table, values are parameters
                 f'ON CONFLICT (scope, "key") DO NOTHING RETURNING id',
-                [scope, key, endpoint, request_hash, now],
+                scope, key, endpoint, request_hash, now,
             )
     except Exception as exc:  # the drivers' own lock errors: asyncpg's is not translated by Tortoise
         if _is_lock_wait(exc):
@@ -97,12 +96,9 @@ async def claim(*, scope: str, key: str, endpoint: str, request_hash: str) -> in
 
 
 async def _stored_answer(*, scope: str, key: str, endpoint: str, request_hash: str) -> StoredAnswer:
-    conn = Tortoise.get_connection("default")
-    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    mark2 = "$2" if mark == "$1" else "?"
-    rows = await conn.execute_query_dict(
-        f'SELECT endpoint, request_hash, status_code, body FROM {_TABLE} WHERE scope = {mark} AND "key" = {mark2}',  # noqa: S608  constant table, values are parameters
-        [scope, key],
+    rows = await rawsql.fetch(
+        f'SELECT endpoint, request_hash, status_code, body FROM {_TABLE} WHERE scope = ? AND "key" = ?',  # noqa: S608  constant table, values are parameters
+        scope, key,
     )
     if not rows or rows[0]["status_code"] == 0:  # pruned meanwhile, or a claim seen without its answer
         raise IdempotencyInProgress("Retry after a moment: the first request is still running")
@@ -115,10 +111,8 @@ async def _stored_answer(*, scope: str, key: str, endpoint: str, request_hash: s
 async def store_answer(*, record_id: int, status_code: int, body: bytes) -> None:
     """Fill the claimed record with the answer; commits with the work. By hand, as ``claim``: it is on
     every idempotent write."""
-    conn = Tortoise.get_connection("default")
-    marks = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
-    await conn.execute_query(f"UPDATE {_TABLE} SET status_code = {marks[0]}, body = {marks[1]} WHERE id = {marks[2]}",  # noqa: S608  constant table, values are parameters
-                             [status_code, body.decode(), record_id])
+    await rawsql.execute(f"UPDATE {_TABLE} SET status_code = ?, body = ? WHERE id = ?",  # noqa: S608  constant table, values are parameters
+                         status_code, body.decode(), record_id)
 
 
 async def release(*, record_id: int) -> None:
