@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 
 from coupons.ledger import SYSTEM, Actor, Transition, apply, replay, settle
 from coupons.models import Coupon, CouponState, Operation
-from coupons.redemptions.service import coupon_by_code, usable_by
-from coupons.rules import OutOfScope, effective_state, in_store_scope, needs_store_regions
+from coupons.redemptions.service import coupon_by_code, regions_for_scope, usable_by
+from coupons.rules import OutOfScope, effective_state, in_store_scope
 from hub import clock
 from hub.errors import Conflict
-from hub.regions.service import regions_above_store
 
 CLAIMED, LOCKED, EXPIRED = CouponState.CLAIMED, CouponState.LOCKED, CouponState.EXPIRED
 
@@ -43,9 +42,8 @@ async def lock(*, code: str, holder: str, ttl_minutes: int, request_id: str, act
     if earlier is not None:
         return earlier
     if store_id is not None:
-        batch = coupon.batch
-        regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
-        if not in_store_scope(batch, store_id=store_id, store_regions=regions):
+        regions = await regions_for_scope(coupon.batch, store_id)
+        if not in_store_scope(coupon.batch, store_id=store_id, store_regions=regions):
             raise OutOfScope.field("code", "the coupon is not valid at this key's store")
     done = await apply(coupon, operation=Operation.LOCK, to_state=LOCKED, actor=actor, request_id=request_id, now=now,
                        changes={"lock_holder": holder, "lock_until": now + timedelta(minutes=ttl_minutes)},

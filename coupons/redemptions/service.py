@@ -117,7 +117,7 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     if earlier is not None:
         return earlier
     batch = coupon.batch
-    store_regions = await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
+    store_regions = await regions_for_scope(batch, store_id)
     if product_id is not None and category is None:  # the product bought names its category
         category = cast(str | None, await Product.filter(id=product_id).first().values_list("category", flat=True))
     check_usable(coupon, batch, now=now, store_id=store_id, store_regions=store_regions, channel=channel,
@@ -137,6 +137,12 @@ async def redeem(*, code: str, store_id: int, staff_id: int | None = None, chann
     return await settle(
         done, operation=Operation.REDEEM, request_id=request_id, coupon=coupon,
         lost=CouponNotRedeemable("The coupon was changed by another request meanwhile"))
+
+
+async def regions_for_scope(batch: CouponBatch, store_id: int) -> frozenset[int]:
+    """The store's regions when the batch's scope needs them to decide (``rules.in_store_scope``), else none:
+    the lookup is spared for the usual batch scoped to stores or to nothing."""
+    return await regions_above_store(store_id) if needs_store_regions(batch, store_id) else frozenset()
 
 
 async def _take_from_budget(batch: CouponBatch, discount: int) -> None:
