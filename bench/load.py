@@ -41,6 +41,14 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[rank - 1]
 
 
+def raw_request(method: str, target: str, host: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    """One HTTP/1.1 request as bytes for ``RawConnection`` (a body gets its Content-Length)."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items())]
+    if body:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
 class RawConnection:
     """One keep-alive HTTP/1.1 connection sending the same GET (or the same few GETs in turn) again and again,
     or whatever requests ``exchange`` is given."""
@@ -152,11 +160,8 @@ async def run(args: argparse.Namespace) -> dict:
     if args.client == "raw":
         requests = []
         for target in targets:
-            lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Accept: */*"]
-            if not any(k.lower() == "user-agent" for k in headers):
-                lines.append("User-Agent: hub-bench")
-            lines += [f"{k}: {v}" for k, v in headers.items()]
-            requests.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            agent = {} if any(k.lower() == "user-agent" for k in headers) else {"User-Agent": "hub-bench"}
+            requests.append(raw_request("GET", target, parts.netloc, {"Accept": "*/*", **agent, **headers}))
         spread = max(1, len(requests) // args.concurrency)  # connections start at different paths
         connections = [RawConnection(parts.hostname, parts.port or 80, requests, start=i * spread)
                        for i in range(args.concurrency)]

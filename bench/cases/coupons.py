@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from bench.cases import case
 from bench.harness import Bench, BenchError, Figure, console, database, run_hub_cli
-from bench.load import RawConnection
+from bench.load import RawConnection, raw_request
 from bench.processes import postgres_dsn
 
 STOCK = 10_000_000
@@ -111,10 +111,8 @@ def _post(url: str, body: dict, headers: dict[str, str]) -> bytes:
     """One JSON POST as bytes for ``RawConnection.exchange`` (httpx costs the client over a millisecond of
     CPU a request, taken from the same 2 cores as the servers: bench/load.py)."""
     parts = urlsplit(url)
-    data = json.dumps(body).encode()
-    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    return (f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n{head}\r\n").encode() + data
+    return raw_request("POST", parts.path, parts.netloc, {"Content-Type": "application/json", **headers},
+                       json.dumps(body).encode())
 
 
 def _hub_claims(hub_url: str, bench: Bench, seeded: dict):
